@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns, wrapped with context.
+var (
+	// ErrNotFound says the named row does not exist for this app.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict says a unique value (an app id, a credential) is taken.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is the whole persistence interface. Every method that names an app
+// acts on that app's rows only.
+type Store interface {
+	Apps
+	Subscribers
+	// Ping checks that the store answers; /readyz uses it.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// Apps keeps tenants and their credentials.
+type Apps interface {
+	// CreateApp inserts a new app. ErrConflict if its id or any credential
+	// lookup value is already used.
+	CreateApp(ctx context.Context, a App) error
+	// App returns one app by id.
+	App(ctx context.Context, id string) (App, error)
+	// AppByCredential finds the app owning a credential. For hashed kinds
+	// value is the hash (see the App fields); for CredEngageLabAppKey and
+	// CredNajvaAPIKey it is the plain identifier.
+	AppByCredential(ctx context.Context, kind CredentialKind, value []byte) (App, error)
+	// ListApps returns every app, oldest first.
+	ListApps(ctx context.Context) ([]App, error)
+	// UpdateApp replaces the mutable fields of an app (name, credentials,
+	// VAPID key, settings). ErrNotFound if it does not exist.
+	UpdateApp(ctx context.Context, a App) error
+}
+
+// CredentialKind names one of an app's credentials.
+type CredentialKind string
+
+// The credential kinds. Hashed kinds are looked up by SHA-256 of the secret.
+const (
+	CredAPIKey          CredentialKind = "api_key"                 // hashed
+	CredEngageLabAppKey CredentialKind = "engagelab_app_key"       // plain identifier
+	CredEngageLabSecret CredentialKind = "engagelab_master_secret" // hashed, not unique alone
+	CredNajvaToken      CredentialKind = "najva_token"             // hashed
+	CredNajvaAPIKey     CredentialKind = "najva_api_key"           // plain uuid
+	CredWebtoappKey     CredentialKind = "webtoapp_api_key"        // hashed
+)
+
+// App is one tenant. Secrets are never held in clear: *Hash fields are
+// SHA-256 digests of high-entropy random secrets, and VAPIDPrivateEnc is the
+// VAPID private key sealed with the master key.
+type App struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+
+	APIKeyHash          []byte
+	EngageLabAppKey     string
+	EngageLabSecretHash []byte
+	NajvaTokenHash      []byte
+	NajvaAPIKey         string
+	WebtoappKeyHash     []byte
+
+	VAPIDPublicKey  []byte // 65-byte uncompressed P-256 point
+	VAPIDPrivateEnc []byte // sealed 32-byte scalar
+	VAPIDSubject    string // mailto: or https: contact sent in VAPID JWTs
+}
+
+// Channel is a subscriber's delivery channel.
+type Channel string
+
+// The channels Herald delivers through.
+const (
+	ChannelWebPush Channel = "webpush"
+	ChannelFCM     Channel = "fcm"
+	ChannelAPNs    Channel = "apns"
+)
+
+// Subscriber is one registered browser or app install.
+type Subscriber struct {
+	ID             int64  // internal, increasing; audiences stream in ID order
+	AppID          string // owning app
+	RegistrationID string // opaque id handed to clients
+	Channel        Channel
+	// Token is the Web Push endpoint URL or the FCM / APNs device token. It
+	// is unique per app and channel: registering it again updates the row.
+	Token  string
+	P256DH []byte // Web Push only: 65-byte point
+	Auth   []byte // Web Push only: 16-byte secret
+
+	Tags     []string // sorted, unique
+	Alias    string
+	Language string
+	Timezone string
+
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastActiveAt  time.Time
+	LastClickedAt time.Time // zero if never
+}
+
+// TagChange says how UpdateSubscriber changes tags.
+type TagChange struct {
+	Replace bool     // replace the whole set with Add
+	Add     []string // tags to add (or the new set when Replace)
+	Remove  []string // tags to remove (ignored when Replace)
+}
+
+// SubscriberUpdate holds the fields to change; nil pointers stay as they are.
+type SubscriberUpdate struct {
+	Tags         *TagChange
+	Alias        *string // "" unbinds
+	Language     *string
+	Timezone     *string
+	LastActiveAt *time.Time
+}
+
+// SubscriberFilter narrows ListSubscribers. Zero fields do not filter.
+type SubscriberFilter struct {
+	Tag         string
+	Alias       string
+	Channel     Channel
+	Language    string
+	ActiveSince time.Time
+	AfterID     int64 // cursor: only rows with ID > AfterID
+	Limit       int   // 0 means the backend's default (100); capped at 1000
+}
+
+// TagCount is one tag and how many of an app's subscribers carry it.
+type TagCount struct {
+	Tag         string
+	Subscribers int64
+}
+
+// UpsertResult reports what an upsert did.
+type UpsertResult struct {
+	Subscriber Subscriber // the row as stored
+	Created    bool       // false when an existing registration was updated
+}
+
+// Subscribers keeps an app's registered devices, their tags and aliases.
+type Subscribers interface {
+	// UpsertSubscriber inserts s, or, when the app already has a subscriber
+	// with the same channel and token, updates it in place and keeps its ID
+	// and RegistrationID. s.RegistrationID is used only on insert. Tags
+	// given replace the stored set; nil Tags keep it.
+	UpsertSubscriber(ctx context.Context, s Subscriber) (UpsertResult, error)
+	// UpsertSubscribers does the same for many rows in one transaction and
+	// returns how many were created and updated. Bulk registration and
+	// imports use it.
+	UpsertSubscribers(ctx context.Context, subs []Subscriber) (created, updated int, err error)
+	// Subscriber returns one subscriber by registration id.
+	Subscriber(ctx context.Context, appID, registrationID string) (Subscriber, error)
+	// UpdateSubscriber applies u and returns the row after the change.
+	UpdateSubscriber(ctx context.Context, appID, registrationID string, u SubscriberUpdate) (Subscriber, error)
+	// DeleteSubscriber removes one subscriber and its tags.
+	DeleteSubscriber(ctx context.Context, appID, registrationID string) error
+	// DeleteSubscribersByID removes subscribers by internal id (pruning).
+	// Ids of other apps are ignored. It returns how many were removed.
+	DeleteSubscribersByID(ctx context.Context, appID string, ids []int64) (int64, error)
+	// ListSubscribers returns subscribers matching f in ID order.
+	ListSubscribers(ctx context.Context, appID string, f SubscriberFilter) ([]Subscriber, error)
+	// CountSubscribers counts subscribers matching f (AfterID and Limit ignored).
+	CountSubscribers(ctx context.Context, appID string, f SubscriberFilter) (int64, error)
+	// ListTags returns the app's tags with their subscriber counts, by tag.
+	ListTags(ctx context.Context, appID string) ([]TagCount, error)
+	// DeleteTag removes a tag from every subscriber of the app and returns
+	// how many lost it.
+	DeleteTag(ctx context.Context, appID, tag string) (int64, error)
+	// UnbindAlias clears an alias from every subscriber of the app and
+	// returns how many were unbound.
+	UnbindAlias(ctx context.Context, appID, alias string) (int64, error)
+}
