@@ -1,0 +1,74 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/registry"
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// API holds the services the /v1 handlers use.
+type API struct {
+	apps     *apps.Service
+	registry *registry.Service
+	log      *slog.Logger
+}
+
+// New returns the /v1 API.
+func New(a *apps.Service, reg *registry.Service, log *slog.Logger) *API {
+	return &API{apps: a, registry: reg, log: log}
+}
+
+// handlerFunc is an authenticated handler: it gets the caller's app and
+// returns an error for the single writer to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, app store.App) error
+
+// Register mounts the /v1 routes on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /v1/app", a.auth(a.getApp))
+	mux.Handle("POST /v1/subscribers", a.auth(a.register))
+	mux.Handle("GET /v1/subscribers", a.auth(a.listSubscribers))
+	mux.Handle("GET /v1/subscribers/{id}", a.auth(a.getSubscriber))
+	mux.Handle("PATCH /v1/subscribers/{id}", a.auth(a.updateSubscriber))
+	mux.Handle("DELETE /v1/subscribers/{id}", a.auth(a.deleteSubscriber))
+	mux.Handle("GET /v1/tags", a.auth(a.listTags))
+	mux.Handle("DELETE /v1/tags/{tag}", a.auth(a.deleteTag))
+	mux.Handle("GET /v1/aliases/{alias}", a.auth(a.aliasDevices))
+	mux.Handle("DELETE /v1/aliases/{alias}", a.auth(a.unbindAlias))
+	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	}))
+}
+
+// auth resolves the Bearer API key to an app before calling h.
+func (a *API) auth(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app, err := a.authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err == nil {
+			err = h(w, r, app)
+		}
+		if err != nil {
+			WriteError(w, r, a.log, err)
+		}
+	})
+}
+
+func (a *API) authenticate(ctx context.Context, header string) (store.App, error) {
+	scheme, key, ok := strings.Cut(header, " ")
+	if header == "" {
+		return store.App{}, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Authorization header is missing; send Authorization: Bearer <api_key>"}
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+		return store.App{}, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Authorization header must be Bearer <api_key>"}
+	}
+	app, err := a.apps.ByAPIKey(ctx, strings.TrimSpace(key))
+	if errors.Is(err, apps.ErrUnauthorized) {
+		return store.App{}, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "API key matches no app"}
+	}
+	return app, err
+}

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/secret"
+	"github.com/heraldpush/herald/internal/webpush"
+)
+
+func runApp(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 {
+		return usageError{"app: want a subcommand: create, list or rotate-key"}
+	}
+	fs := flag.NewFlagSet("herald app "+args[0], flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var sf storeFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	var name, id, kind *string
+	switch args[0] {
+	case "create":
+		name = fs.String("name", "", "the app's name (required)")
+	case "list":
+	case "rotate-key":
+		id = fs.String("app", "", "app id (required)")
+		kind = fs.String("kind", "", fmt.Sprintf("credential to rotate: one of %v (required)", apps.Kinds()))
+	default:
+		return usageError{fmt.Sprintf("app: unknown subcommand %q: want create, list or rotate-key", args[0])}
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("app %s: unexpected argument %q", args[0], fs.Arg(0))}
+	}
+	sf.resolve(fs, env.Getenv)
+	master, err := secret.LoadMasterKey(env.Getenv, sf.data)
+	if err != nil {
+		return err
+	}
+	sealer, err := secret.NewSealer(master)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, sf.data, sf.store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := apps.New(st, sealer, time.Now)
+
+	switch args[0] {
+	case "create":
+		if *name == "" {
+			return usageError{"app create: --name is required"}
+		}
+		c, err := svc.Create(ctx, *name)
+		if err != nil {
+			return err
+		}
+		return printCredentials(env, c, *asJSON)
+	case "rotate-key":
+		if *id == "" || *kind == "" {
+			return usageError{"app rotate-key: --app and --kind are required"}
+		}
+		c, err := svc.Rotate(ctx, *id, apps.Kind(*kind))
+		if err != nil {
+			return err
+		}
+		return printCredentials(env, c, *asJSON)
+	}
+	list, err := svc.List(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type row struct {
+			ID             string    `json:"id"`
+			Name           string    `json:"name"`
+			CreatedAt      time.Time `json:"created_at"`
+			EngageLabKey   string    `json:"engagelab_app_key"`
+			NajvaAPIKey    string    `json:"najva_api_key"`
+			VAPIDPublicKey string    `json:"vapid_public_key"`
+		}
+		rows := make([]row, len(list))
+		for i, a := range list {
+			rows[i] = row{a.ID, a.Name, a.CreatedAt, a.EngageLabAppKey, a.NajvaAPIKey, webpush.EncodeBase64(a.VAPIDPublicKey)}
+		}
+		return writeJSON(env, rows)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tCREATED\tENGAGELAB APP KEY\tNAJVA API KEY")
+	for _, a := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.CreatedAt.Format(time.RFC3339), a.EngageLabAppKey, a.NajvaAPIKey)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(env Env, v any) error {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printCredentials(env Env, c apps.Credentials, asJSON bool) error {
+	if asJSON {
+		return writeJSON(env, c)
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "App %s (%s)\n", c.ID, c.Name)
+	fmt.Fprintln(w, "These secrets are shown once; Herald keeps only their digests.")
+	if c.APIKey != "" {
+		fmt.Fprintf(w, "  Herald API key (Bearer):      %s\n", c.APIKey)
+	}
+	if c.EngageLab != nil {
+		fmt.Fprintf(w, "  EngageLab AppKey:             %s\n", c.EngageLab.AppKey)
+		fmt.Fprintf(w, "  EngageLab MasterSecret:       %s\n", c.EngageLab.MasterSecret)
+	}
+	if c.Najva != nil {
+		fmt.Fprintf(w, "  Najva token:                  %s\n", c.Najva.Token)
+		fmt.Fprintf(w, "  Najva api_key:                %s\n", c.Najva.APIKey)
+	}
+	if c.Webtoapp != nil {
+		fmt.Fprintf(w, "  webtoapp API key:             %s\n", c.Webtoapp.APIKey)
+	}
+	fmt.Fprintf(w, "  VAPID public key:             %s\n", c.VAPIDPublicKey)
+	return nil
+}

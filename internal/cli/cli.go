@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/heraldpush/herald/internal/config"
+	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlite"
+)
+
+// Version is the herald version; release builds set it with -ldflags.
+const Version = "0.1.0-dev"
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+const usage = `herald: a self-hosted push-notification service
+
+Usage:
+  herald serve [flags]              run the server (herald serve -h for flags)
+  herald app create --name N [--json]
+  herald app list [--json]
+  herald app rotate-key --app ID --kind KIND [--json]
+  herald config [serve flags]       print the effective serve settings
+  herald version
+
+Every command that touches the store takes --data DIR (env HERALD_DATA,
+default ./herald-data).
+`
+
+// Run executes the command in args (without the program name) and returns
+// the process exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], env)
+	case "app":
+		err = runApp(ctx, args[1:], env)
+	case "config":
+		err = runConfig(args[1:], env)
+	case "version", "--version":
+		fmt.Fprintln(env.Stdout, "herald", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+	default:
+		fmt.Fprintf(env.Stderr, "herald: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == flag.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "herald:", err)
+		if _, ok := err.(usageError); ok {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake in how the command was called.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// storeFlags are the flags every command that opens the store takes.
+type storeFlags struct {
+	data  string
+	store string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.data, "data", config.DefaultData, "data directory (env HERALD_DATA)")
+	fs.StringVar(&s.store, "store", "", "store: empty for the embedded SQLite store in --data (env HERALD_STORE)")
+}
+
+// resolve applies environment variables to flags the user did not set.
+func (s *storeFlags) resolve(fs *flag.FlagSet, getenv func(string) string) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if v := getenv("HERALD_DATA"); v != "" && !set["data"] {
+		s.data = v
+	}
+	if v := getenv("HERALD_STORE"); v != "" && !set["store"] {
+		s.store = v
+	}
+}
+
+// openStore opens the store the flags name.
+func openStore(ctx context.Context, data, storeURL string) (store.Store, error) {
+	switch {
+	case storeURL == "" || storeURL == "sqlite":
+		st, err := sqlite.Open(ctx, filepath.Join(data, "herald.db"), sqlite.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return st, nil
+	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
+		return nil, fmt.Errorf("store %q: PostgreSQL is not supported yet", "postgres://…")
+	}
+	return nil, fmt.Errorf("store %q: want empty (embedded SQLite)", storeURL)
+}
+
+func runConfig(args []string, env Env) error {
+	c, err := config.LoadServe(args, env.Getenv, env.Stderr)
+	if err != nil {
+		return err
+	}
+	for _, l := range c.Redacted() {
+		fmt.Fprintln(env.Stdout, l)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults, with their reasons.
+const (
+	// DefaultData is relative so that a first `herald serve` keeps its
+	// state beside the user, where they will see it.
+	DefaultData = "./herald-data"
+	// DefaultAddr listens on loopback only: exposing Herald is a decision.
+	DefaultAddr = "127.0.0.1:8080"
+	// DefaultShutdownTimeout is how long in-flight requests get on SIGTERM.
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+// Serve holds herald serve's settings.
+type Serve struct {
+	Data            string        // data directory (SQLite file, master key)
+	Addr            string        // listen address
+	Store           string        // "" or "sqlite" for the embedded store; later postgres://…
+	AllowEndpoints  []string      // extra push-service hosts Herald may post to
+	DefaultApp      string        // app used by the guide's endpoints when a request names none
+	LogLevel        slog.Level    // debug, info, warn, error
+	LogFormat       string        // text or json
+	ShutdownTimeout time.Duration // grace period for in-flight requests
+}
+
+// SQLitePath is the embedded store's file inside the data directory.
+func (c Serve) SQLitePath() string { return filepath.Join(c.Data, "herald.db") }
+
+// Redacted returns the settings as name=value lines for `herald config`,
+// with credentials in a store URL hidden.
+func (c Serve) Redacted() []string {
+	store := c.Store
+	if i := strings.Index(store, "@"); i > 0 {
+		if j := strings.Index(store, "://"); j > 0 && j < i {
+			store = store[:j+3] + "REDACTED" + store[i:]
+		}
+	}
+	return []string{
+		"data=" + c.Data,
+		"addr=" + c.Addr,
+		"store=" + store,
+		"allow-endpoint=" + strings.Join(c.AllowEndpoints, ","),
+		"default-app=" + c.DefaultApp,
+		"log-level=" + c.LogLevel.String(),
+		"log-format=" + c.LogFormat,
+		"shutdown-timeout=" + c.ShutdownTimeout.String(),
+	}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// LoadServe parses herald serve's arguments. output receives usage text.
+func LoadServe(args []string, getenv func(string) string, output io.Writer) (Serve, error) {
+	fs := flag.NewFlagSet("herald serve", flag.ContinueOnError)
+	fs.SetOutput(output)
+	var c Serve
+	var allow listFlag
+	var level string
+	fs.StringVar(&c.Data, "data", DefaultData, "data directory: the SQLite store and the master key (env HERALD_DATA)")
+	fs.StringVar(&c.Addr, "addr", DefaultAddr, "address to listen on (env HERALD_ADDR)")
+	fs.StringVar(&c.Store, "store", "", "store: empty for the embedded SQLite store in --data (env HERALD_STORE)")
+	fs.Var(&allow, "allow-endpoint", "extra push-service host Herald may post to, plain http allowed; repeatable (env HERALD_ALLOW_ENDPOINTS, comma-separated)")
+	fs.StringVar(&c.DefaultApp, "default-app", "", "app id the guide's /api/* endpoints use when a request names none (env HERALD_DEFAULT_APP)")
+	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error (env HERALD_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (env HERALD_LOG_FORMAT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "grace period for in-flight work on SIGTERM (env HERALD_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return Serve{}, err
+	}
+	if fs.NArg() > 0 {
+		return Serve{}, fmt.Errorf("herald serve: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	env := func(name, key string, dst *string) {
+		if v := getenv(key); v != "" && !set[name] {
+			*dst = v
+		}
+	}
+	env("data", "HERALD_DATA", &c.Data)
+	env("addr", "HERALD_ADDR", &c.Addr)
+	env("store", "HERALD_STORE", &c.Store)
+	env("default-app", "HERALD_DEFAULT_APP", &c.DefaultApp)
+	env("log-level", "HERALD_LOG_LEVEL", &level)
+	env("log-format", "HERALD_LOG_FORMAT", &c.LogFormat)
+	if v := getenv("HERALD_SHUTDOWN_TIMEOUT"); v != "" && !set["shutdown-timeout"] {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HERALD_SHUTDOWN_TIMEOUT: %q is not a duration", v))
+		}
+		c.ShutdownTimeout = d
+	}
+	c.AllowEndpoints = allow
+	if v := getenv("HERALD_ALLOW_ENDPOINTS"); v != "" && !set["allow-endpoint"] {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.AllowEndpoints = append(c.AllowEndpoints, h)
+			}
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("log-level: %q is not debug, info, warn or error", level))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format: %q is not text or json", c.LogFormat))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr: %q is not host:port", c.Addr))
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("data: must not be empty"))
+	}
+	if c.Store != "" && c.Store != "sqlite" {
+		errs = append(errs, fmt.Errorf("store: %q is not supported yet; leave it empty for the embedded SQLite store", c.Store))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown-timeout: must be positive"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Logger builds the logger the settings ask for.
+func (c Serve) Logger(w io.Writer) *slog.Logger {
+	o := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
