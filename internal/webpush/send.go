@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +81,11 @@ func NewRequest(ctx context.Context, sub Subscription, m Message, signer *Signer
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("webpush: request to %s: %w", redactEndpoint(sub.Endpoint), err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactEndpoint(ue.URL)
+		}
+		return nil, fmt.Errorf("webpush: request: %w", err)
 	}
 	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
 		return nil, fmt.Errorf("webpush: endpoint %s is not http(s)", redactEndpoint(sub.Endpoint))
@@ -268,8 +273,13 @@ func Send(ctx context.Context, c *http.Client, sub Subscription, m Message, sign
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return Result{Outcome: Retry, Reason: "push service unreachable"},
-			fmt.Errorf("webpush: send to %s: %w", redactEndpoint(sub.Endpoint), err)
+		// net/http puts the whole URL in its error; the path is a
+		// capability for the subscriber, so keep only the origin.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactEndpoint(ue.URL)
+		}
+		return Result{Outcome: Retry, Reason: "push service unreachable"}, fmt.Errorf("webpush: send: %w", err)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))

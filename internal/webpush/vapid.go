@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -242,12 +243,17 @@ func audience(endpoint string) (string, error) {
 		return "", fmt.Errorf("webpush: endpoint %s: %w", redactEndpoint(endpoint), err)
 	}
 	scheme := strings.ToLower(u.Scheme)
-	if (scheme != "https" && scheme != "http") || u.Host == "" || u.User != nil {
+	if (scheme != "https" && scheme != "http") || u.Hostname() == "" || u.User != nil {
 		return "", fmt.Errorf("webpush: endpoint %s is not an http(s) URL with a host", redactEndpoint(endpoint))
 	}
-	host := strings.ToLower(u.Host)
-	if p := u.Port(); (scheme == "https" && p == "443") || (scheme == "http" && p == "80") {
-		host = strings.TrimSuffix(host, ":"+p)
+	host := strings.TrimSuffix(strings.ToLower(u.Host), ":") // "host:" has no port
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("webpush: endpoint %s has a bad port", redactEndpoint(endpoint))
+		}
+		if (scheme == "https" && p == "443") || (scheme == "http" && p == "80") {
+			host = strings.TrimSuffix(host, ":"+p)
+		}
 	}
 	return scheme + "://" + host, nil
 }
