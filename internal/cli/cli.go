@@ -21,6 +21,9 @@ type Env struct {
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
+	// Listening, if set, is called with the address herald serve listens
+	// on, once it accepts connections (tests listen on 127.0.0.1:0).
+	Listening func(addr string)
 }
 
 const usage = `herald: a self-hosted push-notification service

@@ -56,5 +56,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
 	log.Info("herald listening", "addr", ln.Addr().String(), "data", c.Data, "version", Version)
+	if env.Listening != nil {
+		env.Listening(ln.Addr().String())
+	}
 	return server.Serve(ctx, ln, h, log, c.ShutdownTimeout)
 }

@@ -176,14 +176,15 @@ func (s *Service) List(ctx context.Context, appID string, f Filter) ([]store.Sub
 	if limit > 1000 {
 		return nil, 0, fieldErr("limit", "must be at most 1000")
 	}
-	f.Limit = limit + 1
+	f.Limit = limit
 	subs, err := s.store.ListSubscribers(ctx, appID, f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("registry: list for %s: %w", appID, err)
 	}
+	// A full page may be followed by more; the page after the last full
+	// one is empty, which costs a request but no count query.
 	var next int64
-	if len(subs) > limit {
-		subs = subs[:limit]
+	if len(subs) == limit {
 		next = subs[limit-1].ID
 	}
 	return subs, next, nil
