@@ -1,0 +1,255 @@
+package testpush
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// reason is why a push was refused; each has a stable code and status.
+type reason int
+
+const (
+	reasonNotFound reason = iota
+	reasonGone
+	reasonInjected
+	reasonNoTTL
+	reasonBadTTL
+	reasonBadEncoding
+	reasonTooLarge
+	reasonBadUrgency
+	reasonBadTopic
+	reasonNoVAPID
+	reasonBadVAPID
+	reasonKeyMismatch
+	reasonBadBody
+	reasonDecrypt
+	reasonQueueFull
+	numReasons
+)
+
+// reasons is the immutable catalogue of rejection codes: the code is what
+// the JSON error body and Stats.Rejected use.
+var reasons = [numReasons]struct {
+	code   string
+	status int
+}{
+	reasonNotFound:    {"not_found", http.StatusNotFound},
+	reasonGone:        {"gone", http.StatusGone},
+	reasonInjected:    {"injected", 0}, // status comes from the Behavior
+	reasonNoTTL:       {"missing_ttl", http.StatusBadRequest},
+	reasonBadTTL:      {"bad_ttl", http.StatusBadRequest},
+	reasonBadEncoding: {"bad_encoding", http.StatusUnsupportedMediaType},
+	reasonTooLarge:    {"too_large", http.StatusRequestEntityTooLarge},
+	reasonBadUrgency:  {"bad_urgency", http.StatusBadRequest},
+	reasonBadTopic:    {"bad_topic", http.StatusBadRequest},
+	reasonNoVAPID:     {"missing_vapid", http.StatusUnauthorized},
+	reasonBadVAPID:    {"bad_vapid", http.StatusUnauthorized},
+	reasonKeyMismatch: {"vapid_key_mismatch", http.StatusForbidden},
+	reasonBadBody:     {"bad_body", http.StatusBadRequest},
+	reasonDecrypt:     {"decrypt_failed", http.StatusBadRequest},
+	reasonQueueFull:   {"queue_full", http.StatusServiceUnavailable},
+}
+
+// Message is one accepted push as recorded with Options.Record.
+type Message struct {
+	// ID is the message id, the last segment of the Location answered.
+	ID string `json:"id"`
+	// Subscription is the id of the subscription it was sent to.
+	Subscription string `json:"subscription"`
+	// Payload is the decrypted plaintext; nil unless Decrypted.
+	Payload []byte `json:"payload,omitempty"`
+	// Decrypted says Payload is the decrypted body. It is false for
+	// browser subscriptions and for pushes VerifySample skipped.
+	Decrypted bool `json:"decrypted"`
+	// Body is the raw aes128gcm body as received.
+	Body []byte `json:"body"`
+	// TTL is the TTL header, in seconds.
+	TTL int `json:"ttl"`
+	// Urgency and Topic are the headers, empty when absent.
+	Urgency string `json:"urgency,omitempty"`
+	Topic   string `json:"topic,omitempty"`
+	// Received is when testpush accepted it.
+	Received time.Time `json:"received"`
+}
+
+// msgLog is one subscription's recorded messages.
+type msgLog struct {
+	mu   sync.Mutex
+	msgs []Message
+}
+
+// record appends m to e's log, creating the log on first use.
+func (e *entry) record(m Message) {
+	l := e.log.Load()
+	if l == nil {
+		e.log.CompareAndSwap(nil, new(msgLog))
+		l = e.log.Load()
+	}
+	l.mu.Lock()
+	l.msgs = append(l.msgs, m)
+	l.mu.Unlock()
+}
+
+// Received returns the messages accepted for subscription id, oldest
+// first. It is empty unless Options.Record is set.
+func (s *Server) Received(id string) []Message {
+	e, _ := s.subs.lookup(id)
+	if e == nil {
+		return nil
+	}
+	l := e.log.Load()
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.msgs)
+}
+
+// Deliveries is how many pushes subscription id accepted, duplicates
+// included; it is kept with or without Options.Record.
+func (s *Server) Deliveries(id string) int {
+	e, _ := s.subs.lookup(id)
+	if e == nil {
+		return 0
+	}
+	return int(e.count.Load())
+}
+
+// Count is how many pushes were accepted (answered 201) in all.
+func (s *Server) Count() int { return int(s.accepted.n.Load()) }
+
+// WaitCount blocks until at least n pushes were accepted in all, or ctx is
+// done.
+func (s *Server) WaitCount(ctx context.Context, n int) error {
+	if err := s.accepted.wait(ctx, uint64(max(n, 0))); err != nil {
+		return fmt.Errorf("testpush: wait for %d pushes (have %d): %w", n, s.Count(), err)
+	}
+	return nil
+}
+
+// Stats is a snapshot of the counters, as served on /_testpush/stats.
+type Stats struct {
+	// Requests counts every POST to a push endpoint.
+	Requests uint64 `json:"requests"`
+	// Accepted counts pushes answered 201 Created.
+	Accepted uint64 `json:"accepted"`
+	// Decrypted counts accepted pushes whose payload was decrypted.
+	Decrypted uint64 `json:"decrypted"`
+	// Forwarded counts notifications written to a browser socket,
+	// resends after a reconnect included.
+	Forwarded uint64 `json:"forwarded"`
+	// Acked counts notifications a browser acknowledged.
+	Acked uint64 `json:"acked"`
+	// Expired counts browser messages dropped because their TTL ran out
+	// (TTL 0 while the browser was offline, or queued too long).
+	Expired uint64 `json:"expired"`
+	// Replaced counts queued browser messages replaced by a newer one
+	// with the same Topic.
+	Replaced uint64 `json:"replaced"`
+	// Rejected counts refused pushes by reason code; zero counts are left
+	// out.
+	Rejected map[string]uint64 `json:"rejected"`
+	// Subscriptions counts the ids handed out, browser ones included.
+	Subscriptions uint64 `json:"subscriptions"`
+	// BrowserHellos counts hello messages received on browser sockets.
+	BrowserHellos uint64 `json:"browser_hellos"`
+	// BrowserConnected is how many browser sockets have said hello and
+	// are still open.
+	BrowserConnected int64 `json:"browser_connected"`
+}
+
+// Stats returns a snapshot of the counters. Each counter is read
+// atomically, but not all at one instant.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Requests:         s.requests.Load(),
+		Accepted:         s.accepted.n.Load(),
+		Decrypted:        s.decrypted.Load(),
+		Forwarded:        s.forwarded.Load(),
+		Acked:            s.acked.Load(),
+		Expired:          s.expired.Load(),
+		Replaced:         s.replaced.Load(),
+		Rejected:         make(map[string]uint64),
+		Subscriptions:    s.subs.next.Load(),
+		BrowserHellos:    s.browser.hellos.n.Load(),
+		BrowserConnected: s.browser.connected.Load(),
+	}
+	for i := range s.rejected {
+		if n := s.rejected[i].Load(); n > 0 {
+			st.Rejected[reasons[i].code] = n
+		}
+	}
+	return st
+}
+
+// counter is an atomic count that goroutines can wait on. Adding costs one
+// atomic add and one atomic load unless someone is waiting.
+type counter struct {
+	n       atomic.Uint64
+	waiting atomic.Int64
+	mu      sync.Mutex
+	waiters []countWaiter
+}
+
+type countWaiter struct {
+	n  uint64
+	ch chan struct{}
+}
+
+func (c *counter) add(d uint64) {
+	c.n.Add(d)
+	// A waiter raises waiting before it reads n, so either it sees this
+	// add or this load sees it.
+	if c.waiting.Load() > 0 {
+		c.wake()
+	}
+}
+
+func (c *counter) wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.n.Load()
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if v >= w.n {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(c.waiters[len(kept):])
+	c.waiters = kept
+	c.waiting.Store(int64(len(kept)))
+}
+
+func (c *counter) wait(ctx context.Context, n uint64) error {
+	c.mu.Lock()
+	c.waiting.Add(1)
+	if c.n.Load() >= n {
+		c.waiting.Add(-1)
+		c.mu.Unlock()
+		return nil
+	}
+	w := countWaiter{n: n, ch: make(chan struct{})}
+	c.waiters = append(c.waiters, w)
+	c.mu.Unlock()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if i := slices.IndexFunc(c.waiters, func(x countWaiter) bool { return x.ch == w.ch }); i >= 0 {
+			c.waiters = slices.Delete(c.waiters, i, i+1)
+			c.waiting.Add(-1)
+			return ctx.Err()
+		}
+		return nil // woken while the context ended: the count was reached
+	}
+}

@@ -1,0 +1,89 @@
+package testpush
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/heraldpush/herald/internal/webpush"
+)
+
+// maxTokenLifetime is RFC 8292 section 2's limit on exp.
+const maxTokenLifetime = 24 * time.Hour
+
+// verifyVAPID checks the Authorization header of a push: RFC 8292's
+// "vapid t=<jwt>, k=<key>" form, an ES256 signature by k, aud equal to
+// this server's origin, exp in the future and at most 24 hours ahead, and
+// a mailto: or https: sub. When the subscription was made with an
+// application server key, k must be that key.
+func (s *Server) verifyVAPID(header string, appKey []byte) (reason, error) {
+	if header == "" {
+		return reasonNoVAPID, errors.New("missing Authorization header: VAPID is required")
+	}
+	token, k, err := webpush.ParseVAPIDHeader(header)
+	if err != nil {
+		return reasonBadVAPID, fmt.Errorf("vapid: %w", err)
+	}
+	if appKey != nil && !bytes.Equal(k, appKey) {
+		return reasonKeyMismatch, errors.New("vapid: k is not the application server key the subscription was created with")
+	}
+	now := s.now()
+	var cacheKey string
+	if s.o.Verify == VerifySample {
+		cacheKey = token + "\x00" + string(k)
+		if v, ok := s.jwtCache.Load(cacheKey); ok {
+			if now.Before(v.(time.Time)) {
+				return 0, nil
+			}
+			s.jwtCache.Delete(cacheKey)
+		}
+	}
+	exp, err := s.verifyJWT(token, k, now)
+	if err != nil {
+		return reasonBadVAPID, fmt.Errorf("vapid: %w", err)
+	}
+	if cacheKey != "" {
+		if s.jwtCached.Add(1) > jwtCacheLimit {
+			s.jwtCache.Clear()
+			s.jwtCached.Store(1)
+		}
+		s.jwtCache.Store(cacheKey, exp)
+	}
+	return 0, nil
+}
+
+// verifyJWT verifies token against the uncompressed P-256 point k and
+// returns its expiry.
+func (s *Server) verifyJWT(token string, k []byte, now time.Time) (time.Time, error) {
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), k)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("k is not a P-256 public key: %w", err)
+	}
+	var c jwt.RegisteredClaims
+	_, err = jwt.ParseWithClaims(token, &c,
+		func(*jwt.Token) (any, error) { return pub, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("jwt: %w", err)
+	}
+	if len(c.Audience) != 1 || c.Audience[0] != s.origin {
+		return time.Time{}, fmt.Errorf("jwt aud %q, want %q", []string(c.Audience), s.origin)
+	}
+	exp := c.ExpiresAt.Time
+	if exp.After(now.Add(maxTokenLifetime)) {
+		return time.Time{}, fmt.Errorf("jwt exp %s is more than 24h ahead (RFC 8292 section 2)", exp.UTC().Format(time.RFC3339))
+	}
+	if !strings.HasPrefix(c.Subject, "mailto:") && !strings.HasPrefix(c.Subject, "https:") {
+		return time.Time{}, fmt.Errorf("jwt sub %q is not a mailto: or https: URI", c.Subject)
+	}
+	return exp, nil
+}
