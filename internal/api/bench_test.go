@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heraldpush/herald/internal/api"
+	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/egress"
+	"github.com/heraldpush/herald/internal/registry"
+	"github.com/heraldpush/herald/internal/secret"
+	"github.com/heraldpush/herald/internal/server"
+	"github.com/heraldpush/herald/internal/store/sqlite"
+)
+
+// BenchmarkRegister measures registrations per second through POST
+// /v1/subscribers over loopback HTTP into the SQLite store, with parallel
+// clients. Bodies are prepared before the timer starts so key generation
+// is not measured.
+func BenchmarkRegister(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "herald.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _ := secret.NewSealer(make([]byte, 32))
+	appSvc := apps.New(st, sealer, time.Now)
+	creds, err := appSvc.Create(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy, _ := egress.New([]string{"127.0.0.1"})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(server.Handler(log, st, api.New(appSvc, registry.New(st, policy, time.Now), log)))
+	defer srv.Close()
+
+	k, _ := ecdh.P256().GenerateKey(rand.Reader)
+	p256dh := base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
+	auth := base64.RawURLEncoding.EncodeToString(make([]byte, 16))
+	var seq atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c := &http.Client{}
+		for pb.Next() {
+			i := seq.Add(1)
+			body, _ := json.Marshal(map[string]any{"type": "webpush", "tags": []string{"news", fmt.Sprintf("t%d", i%10)},
+				"subscription": map[string]any{"endpoint": fmt.Sprintf("http://127.0.0.1:1/wpush/%d", i), "keys": map[string]string{"p256dh": p256dh, "auth": auth}}})
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/subscribers", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "registrations/s")
+}
