@@ -1,0 +1,41 @@
+// Package sqlite is Herald's embedded store: store.Store on one SQLite file,
+// through the pure-Go driver modernc.org/sqlite, so that `herald serve`
+// needs nothing installed.
+//
+// # Job
+//
+// Open creates the file (and its directory), sets every connection to WAL
+// journaling, synchronous=NORMAL, foreign keys on and a busy timeout, then
+// applies the embedded migrations (migrations/NNNN_*.sql) that
+// schema_migrations does not yet record, each in its own transaction.
+// Apps, subscribers and tags live in tables keyed by app id; every query
+// names the app, and the tag table's foreign key (app_id, subscriber_id)
+// means a tag can only point at a subscriber of the same app.
+//
+// # Limits
+//
+// SQLite has one writer at a time. Writes queue on the database's write
+// lock (for up to Options.BusyTimeout) while readers go on in parallel
+// from the WAL snapshot they started with. Write throughput is therefore
+// one core's: batch writes (UpsertSubscribers) rather than many small
+// transactions. synchronous=NORMAL in WAL mode keeps the database
+// consistent after a crash or power loss but may lose the last
+// transactions committed before a power loss (not a process crash).
+// Times are stored as unix milliseconds, so sub-millisecond precision is
+// dropped. The file must be on a local disk: WAL needs shared memory, so
+// network file systems are not supported, and only processes on one
+// machine may open it.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. It keeps a pool of connections
+// (Options.MaxOpenConns). Every transaction on the pool begins with
+// BEGIN IMMEDIATE (the _txlock DSN setting), taking the write lock up
+// front: two deferred transactions that both read and then try to write
+// cannot both upgrade, and SQLite fails one at once with SQLITE_BUSY,
+// whatever the busy timeout. Taking the lock first turns that into a
+// wait. Reads are single statements outside transactions and never block
+// or are blocked by writers. DB exposes the same pool so that the
+// delivery engine's job queue (River's SQLite driver) shares the file and
+// the lock discipline.
+package sqlite

@@ -1,0 +1,31 @@
+// Package storetest is the contract every store.Store backend passes.
+//
+// Run exercises the whole interface against a backend through nothing but
+// the interface: apps and their credential lookups, subscriber upserts
+// (single, bulk and concurrent), updates, tags, aliases, filtered listing
+// with the id cursor, counting, deletion, and app isolation (one app can
+// never read or change another's rows). A backend's own test calls Run
+// with a function that opens an empty store; the suite then runs
+// unchanged against SQLite and PostgreSQL.
+//
+// Where store.Store leaves a behaviour open the suite pins the choice
+// every backend must make, so that the registry sees the same behaviour
+// on both:
+//
+//   - UpsertSubscriber issues a random RegistrationID when the caller
+//     leaves it empty, and stamps zero CreatedAt and LastActiveAt with the
+//     store's clock.
+//   - When an upsert updates an existing row, empty strings and byte
+//     slices keep the stored value (a re-registration without an alias
+//     does not unbind it); LastActiveAt and LastClickedAt never move back.
+//   - A subscriber for an app that does not exist is store.ErrNotFound; a
+//     RegistrationID already used (by any app) is store.ErrConflict.
+//   - DeleteTag and UnbindAlias of a value nobody has return 0, not an
+//     error.
+//   - Empty credentials are "none": they never clash and never match.
+//
+// Times are compared at millisecond precision, the precision the backends
+// store. The suite uses the real clock only to check that stamps are set.
+//
+// The package is only for tests; it imports testing.
+package storetest
