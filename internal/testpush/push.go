@@ -23,6 +23,10 @@ const (
 	tagLen        = 16
 	// maxTopicLen is RFC 8030 section 5.4's limit.
 	maxTopicLen = 32
+	// MaxTTL is the longest TTL kept, in seconds: 60 days, autopush's
+	// limit. A longer TTL is accepted and reduced, and the reduced value is
+	// answered in the TTL response header, as RFC 8030 section 5.2 allows.
+	MaxTTL = 60 * 24 * 60 * 60
 )
 
 // pushHeaders are the RFC 8030 request headers that were checked.
@@ -107,7 +111,7 @@ func parsePushHeaders(hd http.Header) (pushHeaders, reason, error) {
 	if err != nil || n < 0 || len(ttl) > 1 {
 		return h, reasonBadTTL, fmt.Errorf("TTL %q is not one non-negative integer", strings.Join(ttl, ","))
 	}
-	h.ttl = n
+	h.ttl = min(n, MaxTTL)
 	if u, ok := hd["Urgency"]; ok {
 		h.urgency = strings.Join(u, ",")
 		switch h.urgency {

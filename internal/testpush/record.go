@@ -68,7 +68,7 @@ type Message struct {
 	Decrypted bool `json:"decrypted"`
 	// Body is the raw aes128gcm body as received.
 	Body []byte `json:"body"`
-	// TTL is the TTL header, in seconds.
+	// TTL is the TTL header in seconds, reduced to MaxTTL.
 	TTL int `json:"ttl"`
 	// Urgency and Topic are the headers, empty when absent.
 	Urgency string `json:"urgency,omitempty"`

@@ -108,7 +108,7 @@ type Server struct {
 
 	faults faults
 
-	jwtCache  sync.Map // cache key (token, key) -> expiry time.Time
+	jwtCache  sync.Map // token -> cachedJWT
 	jwtCached atomic.Int64
 
 	hs        *http.Server

@@ -34,28 +34,34 @@ func (s *Server) verifyVAPID(header string, appKey []byte) (reason, error) {
 		return reasonKeyMismatch, errors.New("vapid: k is not the application server key the subscription was created with")
 	}
 	now := s.now()
-	var cacheKey string
 	if s.o.Verify == VerifySample {
-		cacheKey = token + "\x00" + string(k)
-		if v, ok := s.jwtCache.Load(cacheKey); ok {
-			if now.Before(v.(time.Time)) {
+		// Keyed by the token alone so a hit allocates nothing; the key it
+		// was verified with must match too.
+		if v, ok := s.jwtCache.Load(token); ok {
+			if c := v.(cachedJWT); c.key == string(k) && now.Before(c.exp) {
 				return 0, nil
 			}
-			s.jwtCache.Delete(cacheKey)
 		}
 	}
 	exp, err := s.verifyJWT(token, k, now)
 	if err != nil {
 		return reasonBadVAPID, fmt.Errorf("vapid: %w", err)
 	}
-	if cacheKey != "" {
+	if s.o.Verify == VerifySample {
 		if s.jwtCached.Add(1) > jwtCacheLimit {
 			s.jwtCache.Clear()
 			s.jwtCached.Store(1)
 		}
-		s.jwtCache.Store(cacheKey, exp)
+		s.jwtCache.Store(token, cachedJWT{key: string(k), exp: exp})
 	}
 	return 0, nil
+}
+
+// cachedJWT is a token VerifySample verified: with which key, and until
+// when it stays valid.
+type cachedJWT struct {
+	key string
+	exp time.Time
 }
 
 // verifyJWT verifies token against the uncompressed P-256 point k and
