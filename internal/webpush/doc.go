@@ -21,6 +21,16 @@
 // later (after [Result.RetryAfter] when the push service gave one),
 // [TooLarge] and [Failed] mean do not retry this message as it is.
 //
+// # The push-service side
+//
+// [Decrypt], [ParseVAPIDHeader], [ParseVAPIDLegacy] and [VerifyVAPIDToken]
+// do what a browser and a push service do with a message. Herald uses
+// them in tests: fake push services on 127.0.0.1 decrypt every payload
+// and verify every token rather than trusting that a request looks right.
+// The package's own tests also hold it to RFC 8291's worked example and
+// to independent implementations (npm http_ece, web-push and jose, run by
+// node from interop/; install them with scripts/install-test-deps).
+//
 // # Limits
 //
 // Encryption always produces a single record, as RFC 8291 requires, so a

@@ -81,11 +81,7 @@ func NewRequest(ctx context.Context, sub Subscription, m Message, signer *Signer
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = redactEndpoint(ue.URL)
-		}
-		return nil, fmt.Errorf("webpush: request: %w", err)
+		return nil, fmt.Errorf("webpush: request: %w", redactURLError(err))
 	}
 	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
 		return nil, fmt.Errorf("webpush: endpoint %s is not http(s)", redactEndpoint(sub.Endpoint))
@@ -273,13 +269,7 @@ func Send(ctx context.Context, c *http.Client, sub Subscription, m Message, sign
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		// net/http puts the whole URL in its error; the path is a
-		// capability for the subscriber, so keep only the origin.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = redactEndpoint(ue.URL)
-		}
-		return Result{Outcome: Retry, Reason: "push service unreachable"}, fmt.Errorf("webpush: send: %w", err)
+		return Result{Outcome: Retry, Reason: "push service unreachable"}, fmt.Errorf("webpush: send: %w", redactURLError(err))
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
@@ -298,6 +288,17 @@ func Send(ctx context.Context, c *http.Client, sub Subscription, m Message, sign
 		}
 	}
 	return r, nil
+}
+
+// redactURLError trims the URL net/http puts in its errors to the
+// endpoint's origin: the path is a capability for the subscriber and
+// must not reach logs.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactEndpoint(ue.URL)
+	}
+	return err
 }
 
 // printable keeps the printable ASCII of b with runs of spaces collapsed,
