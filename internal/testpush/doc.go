@@ -26,6 +26,8 @@
 // arrive while the browser is offline are queued (bounded by
 // [Options.QueueLimit]) and delivered when it says hello again, until it
 // acks them; a message whose TTL has run out is dropped, as RFC 8030 says.
+// firefox_test.go (build tag "firefox") drives a real headless Firefox
+// through subscribe, two pushes, and a push sent while it was closed.
 //
 // # What a push must look like
 //
@@ -65,7 +67,8 @@
 // only one payload in [Options.SampleEvery] is decrypted, and a JWT that
 // verified once (same token, same key) is remembered until it expires
 // rather than verified again: a sender reuses one token for hours, and
-// verifying ES256 on every push would make testpush the bottleneck.
+// verifying ES256 on every push would make testpush the bottleneck. The
+// cache holds at most a few thousand tokens and is emptied when full.
 //
 // # Inspection
 //
