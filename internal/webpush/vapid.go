@@ -99,8 +99,12 @@ type Signer struct {
 	now     func() time.Time
 	k       string // base64url public key, the header's k= parameter
 
-	mu    sync.RWMutex
-	cache map[string]signedToken // keyed by the endpoint's scheme://authority as written
+	// cache maps the endpoint's scheme://authority, as written, to a
+	// *signedToken. Reads are lock-free, so many senders can share one
+	// Signer; mu serialises signing, so each token is signed once.
+	cache sync.Map
+	mu    sync.Mutex
+	n     int // entries in cache, guarded by mu
 }
 
 type signedToken struct {
@@ -117,7 +121,7 @@ func NewSigner(key *VAPIDKey, subject string, now func() time.Time) *Signer {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Signer{key: key, subject: subject, now: now, cache: make(map[string]signedToken)}
+	s := &Signer{key: key, subject: subject, now: now}
 	if key == nil {
 		s.subErr = errors.New("webpush: signer has no vapid key")
 	} else {
@@ -152,48 +156,54 @@ func (s *Signer) Header(endpoint string) (string, error) {
 		return "", err
 	}
 	now := s.now()
-	s.mu.RLock()
-	t, ok := s.cache[key]
-	s.mu.RUnlock()
-	if ok && t.fresh(now) {
-		return t.header, nil
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.cache[key]; ok && t.fresh(now) {
-		return t.header, nil // another goroutine signed it meanwhile
+	if v, ok := s.cache.Load(key); ok {
+		if t := v.(*signedToken); t.fresh(now) {
+			return t.header, nil
+		}
 	}
 	aud, err := audience(endpoint)
 	if err != nil {
 		return "", err
 	}
-	t, err = s.sign(aud, now)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.cache.Load(key); ok {
+		if t := v.(*signedToken); t.fresh(now) {
+			return t.header, nil // another goroutine signed it meanwhile
+		}
+	}
+	t, err := s.sign(aud, now)
 	if err != nil {
 		return "", err
 	}
-	if len(s.cache) >= maxAudiences {
-		for k, old := range s.cache {
-			if !old.fresh(now) {
-				delete(s.cache, k)
+	if s.n >= maxAudiences {
+		s.cache.Range(func(k, v any) bool {
+			if !v.(*signedToken).fresh(now) {
+				s.cache.Delete(k)
+				s.n--
 			}
-		}
-		if len(s.cache) >= maxAudiences {
-			clear(s.cache)
+			return true
+		})
+		if s.n >= maxAudiences {
+			s.cache.Clear()
+			s.n = 0
 		}
 	}
-	s.cache[strings.Clone(key)] = t
+	if _, loaded := s.cache.Swap(strings.Clone(key), t); !loaded {
+		s.n++
+	}
 	return t.header, nil
 }
 
 // fresh reports whether t can still be sent at now. A clock that jumped
 // backwards could make a cached exp more than 24 hours away, which push
 // services reject, so that counts as stale too.
-func (t signedToken) fresh(now time.Time) bool {
+func (t *signedToken) fresh(now time.Time) bool {
 	return now.Before(t.refreshAt) && t.exp.Sub(now) <= MaxTokenLifetime
 }
 
-func (s *Signer) sign(aud string, now time.Time) (signedToken, error) {
+func (s *Signer) sign(aud string, now time.Time) (*signedToken, error) {
 	exp := now.Add(TokenLifetime).Truncate(time.Second)
 	claims, err := json.Marshal(struct {
 		Aud string `json:"aud"`
@@ -201,18 +211,18 @@ func (s *Signer) sign(aud string, now time.Time) (signedToken, error) {
 		Sub string `json:"sub"`
 	}{aud, exp.Unix(), s.subject})
 	if err != nil {
-		return signedToken{}, fmt.Errorf("webpush: vapid claims: %w", err)
+		return nil, fmt.Errorf("webpush: vapid claims: %w", err)
 	}
 	input := jwtHeader + "." + EncodeBase64(claims)
 	digest := sha256.Sum256([]byte(input))
 	r, ss, err := ecdsa.Sign(rand.Reader, s.key.priv, digest[:])
 	if err != nil {
-		return signedToken{}, fmt.Errorf("webpush: sign vapid token for %s: %w", aud, err)
+		return nil, fmt.Errorf("webpush: sign vapid token for %s: %w", aud, err)
 	}
 	var sig [64]byte // JWS ES256 wants raw r||s, not ASN.1 (RFC 7518 section 3.4)
 	r.FillBytes(sig[:32])
 	ss.FillBytes(sig[32:])
-	return signedToken{
+	return &signedToken{
 		header:    "vapid t=" + input + "." + EncodeBase64(sig[:]) + ", k=" + s.k,
 		exp:       exp,
 		refreshAt: exp.Add(-TokenRefresh),

@@ -244,11 +244,20 @@ func TestSignerCacheIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.mu.RLock()
-	n := len(s.cache)
-	s.mu.RUnlock()
-	if n > maxAudiences {
-		t.Fatalf("cache holds %d audiences, bound is %d", n, maxAudiences)
+	n := 0
+	s.cache.Range(func(_, _ any) bool { n++; return true })
+	s.mu.Lock()
+	counted := s.n
+	s.mu.Unlock()
+	if n > maxAudiences || n != counted {
+		t.Fatalf("cache holds %d audiences (counted %d), bound is %d", n, counted, maxAudiences)
+	}
+	// The newest origin survived the eviction and is served from the cache.
+	last := fmt.Sprintf("https://h%d.example/x", maxAudiences+9)
+	a, _ := s.Header(last)
+	b, _ := s.Header(last + "/y")
+	if a != b {
+		t.Fatal("newest origin was evicted")
 	}
 }
 
