@@ -1,6 +1,9 @@
 package testpush
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -69,12 +72,24 @@ func TestFailSlow(t *testing.T) {
 		t.Fatalf("slow push: %d, %d recorded", r.status, len(srv.Received(sub.ID)))
 	}
 	// A sender that gives up during the delay gets nothing recorded.
-	c := srv.Client()
-	c.Timeout = 10 * time.Millisecond
 	srv.Fail(sub.ID, Slow(time.Minute))
-	if resp, err := c.Do(newSender(t).request(t, sub, []byte("gave up"))); err == nil {
-		resp.Body.Close()
-		t.Fatalf("push during a one-minute delay answered %d", resp.StatusCode)
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	req := newSender(t).request(t, sub, []byte("gave up")).WithContext(ctx)
+	requests := srv.Stats().Requests
+	done := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("push during a one-minute delay answered %d", resp.StatusCode)
+		}
+		done <- err
+	}()
+	waitFor(t, "the server to start the delay", func() bool { return srv.Stats().Requests > requests })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned push: %v", err)
 	}
 	waitFor(t, "the abandoned push to be counted", func() bool { return srv.Stats().Rejected["injected"] == 1 })
 	if n := len(srv.Received(sub.ID)); n != 1 {

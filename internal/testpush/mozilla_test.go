@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,5 +305,98 @@ func TestBrowserProtocolErrors(t *testing.T) {
 	var ce websocket.CloseError
 	if _, _, err := ff.c.Read(ctx); err == nil || errors.As(err, &ce) && ce.Code == websocket.StatusNormalClosure {
 		t.Fatalf("socket after Close: %v", err)
+	}
+}
+
+// TestBrowserConcurrentPushes races many pushes against a browser that
+// reconnects halfway: every message arrives exactly once before its ack.
+func TestBrowserConcurrentPushes(t *testing.T) {
+	srv := start(t, Options{})
+	sn := newSender(t)
+	ff := dialFirefox(t, srv)
+	uaid := ff.hello("")
+	ff.send(map[string]string{"messageType": "register", "channelID": "c"})
+	sub := ff.subscription(ff.read().PushEndpoint)
+
+	const n = 40
+	reqs := make([]*http.Request, n)
+	for i := range reqs {
+		reqs[i] = sn.request(t, sub, []byte(strconv.Itoa(i)))
+	}
+	c := srv.Client()
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for _, req := range reqs[:n/2] {
+		wg.Go(func() { statuses <- post(c, req) })
+	}
+	seen := map[string]bool{}
+	for range n / 2 {
+		_, text := ff.notification("c")
+		seen[text] = true
+	}
+	// Reconnect without acking: the first half comes again, then the
+	// second half as it is pushed.
+	wg.Wait()
+	ff.c.Close(websocket.StatusNormalClosure, "")
+	ff2 := dialFirefox(t, srv)
+	ff2.priv, ff2.auth = ff.priv, ff.auth
+	ff2.hello(uaid)
+	for _, req := range reqs[n/2:] {
+		wg.Go(func() { statuses <- post(c, req) })
+	}
+	again := map[string]bool{}
+	for range n {
+		_, text := ff2.notification("c")
+		if again[text] {
+			t.Fatalf("%q delivered twice on one socket", text)
+		}
+		again[text] = true
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != http.StatusCreated {
+			t.Fatalf("push answered %d", s)
+		}
+	}
+	if len(seen) != n/2 || len(again) != n {
+		t.Fatalf("first socket saw %d, second %d; want %d and %d", len(seen), len(again), n/2, n)
+	}
+}
+
+// post sends req and returns the status, or 0 if it failed; for goroutines
+// that must not call t.Fatal.
+func post(c *http.Client, req *http.Request) int {
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestBrowserOverTLS(t *testing.T) {
+	srv := start(t, Options{TLS: true})
+	if !strings.HasPrefix(srv.WebSocketURL(), "wss://127.0.0.1:") {
+		t.Fatalf("WebSocketURL %q", srv.WebSocketURL())
+	}
+	ctx := testContext(t)
+	c, _, err := websocket.Dial(ctx, srv.WebSocketURL(), &websocket.DialOptions{
+		Subprotocols: []string{pushSubprotocol},
+		HTTPClient:   srv.HTTP1Client(),
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	ff := &fakeFirefox{t: t, ctx: ctx, c: c}
+	ff.hello("")
+	ff.send(map[string]string{"messageType": "register", "channelID": "tls"})
+	sub := ff.subscription(ff.read().PushEndpoint)
+	if r := do(t, srv.Client(), newSender(t).request(t, sub, []byte("secure"))); r.status != http.StatusCreated || r.proto != 2 {
+		t.Fatalf("push over h2: %d HTTP/%d", r.status, r.proto)
+	}
+	if _, text := ff.notification("tls"); text != "secure" {
+		t.Fatalf("got %q", text)
 	}
 }

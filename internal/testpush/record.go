@@ -96,7 +96,8 @@ func (e *entry) record(m Message) {
 }
 
 // Received returns the messages accepted for subscription id, oldest
-// first. It is empty unless Options.Record is set.
+// first. It is empty unless Options.Record is set. The byte slices in the
+// messages are shared with the record: read them, do not modify them.
 func (s *Server) Received(id string) []Message {
 	e, _ := s.subs.lookup(id)
 	if e == nil {

@@ -34,8 +34,9 @@ type Subscription struct {
 	// Deliveries and Fail.
 	ID string `json:"-"`
 	// Endpoint is where to POST pushes: BaseURL + "/wpush/" + ID.
-	Endpoint string           `json:"endpoint"`
-	Keys     SubscriptionKeys `json:"keys"`
+	Endpoint string `json:"endpoint"`
+	// Keys are what a sender encrypts to.
+	Keys SubscriptionKeys `json:"keys"`
 }
 
 // SubscriptionKeys are a subscription's receiver keys, base64url unpadded.
