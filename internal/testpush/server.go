@@ -52,8 +52,9 @@ type Options struct {
 	// loopback address: a test push service has no business elsewhere.
 	Addr string
 	// BaseURL is the scheme://host:port the Server is reached at, used to
-	// build endpoints and as the only accepted JWT aud. Start sets it from
-	// its listener; New needs it from the caller.
+	// build endpoints and, without its path, as the only accepted JWT aud.
+	// Start sets it from its listener; New needs it from the caller. A
+	// path is kept in endpoints: strip it before Handler (http.StripPrefix).
 	BaseURL string
 	// TLS makes Start serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with a
 	// self-signed certificate for 127.0.0.1, ::1 and localhost. Without
