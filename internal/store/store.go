@@ -19,6 +19,7 @@ var (
 type Store interface {
 	Apps
 	Subscribers
+	Messages
 	// Ping checks that the store answers; /readyz uses it.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -1,0 +1,211 @@
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// Options tune the engine. Zero values take the defaults in parentheses.
+type Options struct {
+	BatchSize        int                   // recipients per batch job (500)
+	FlushEvery       int                   // outcomes per store write (100)
+	FlushInterval    time.Duration         // longest an outcome waits to be written (200ms)
+	BatchConcurrency int                   // sends in flight per batch job (64)
+	Workers          map[store.Channel]int // batch jobs at once per channel (4)
+	FanoutWorkers    int                   // fanouts at once (2)
+	MaxAttempts      int                   // tries per recipient before it fails (8)
+	BackoffBase      time.Duration         // first retry delay, doubled each time (1s)
+	BackoffMax       time.Duration         // longest retry delay (10m)
+	PollInterval     time.Duration         // how often idle queues look for jobs (25ms)
+	// SingleNode says this process is the only one working the store's jobs
+	// (SQLite): jobs left running by a crash are resumed at once on Start
+	// instead of after River's stuck-job rescue delay.
+	SingleNode bool
+	// RescueAfter is how long a job may run before another node takes it
+	// over (several nodes; 2m). It must exceed the longest batch.
+	RescueAfter time.Duration
+	Now         func() time.Time
+}
+
+func (o *Options) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.BatchSize, 500)
+	def(&o.FlushEvery, 100)
+	def(&o.BatchConcurrency, 64)
+	def(&o.FanoutWorkers, 2)
+	def(&o.MaxAttempts, 8)
+	defD(&o.FlushInterval, 200*time.Millisecond)
+	defD(&o.BackoffBase, time.Second)
+	defD(&o.BackoffMax, 10*time.Minute)
+	defD(&o.PollInterval, 25*time.Millisecond)
+	defD(&o.RescueAfter, 2*time.Minute)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Engine runs delivery.
+type Engine struct {
+	store   store.Store
+	db      *sql.DB
+	driver  riverdriver.Driver[*sql.Tx]
+	river   *river.Client[*sql.Tx]
+	pushers map[store.Channel]Pusher
+	log     *slog.Logger
+	o       Options
+}
+
+// New prepares the engine: it applies River's migrations to db (the store's
+// own database) and builds the job client. Call Start to begin working.
+func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Driver[*sql.Tx], pushers map[store.Channel]Pusher, log *slog.Logger, o Options) (*Engine, error) {
+	o.defaults()
+	e := &Engine{store: st, db: db, driver: driver, pushers: pushers, log: log, o: o}
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(log)})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: job migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("delivery: job migrations: %w", err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &fanoutWorker{e: e})
+	river.AddWorker(workers, &deliverWorker{e: e})
+	queues := map[string]river.QueueConfig{queueFanout: {MaxWorkers: o.FanoutWorkers}}
+	for _, ch := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
+		n := o.Workers[ch]
+		if n <= 0 {
+			n = 4
+		}
+		queues[string(ch)] = river.QueueConfig{MaxWorkers: n}
+	}
+	e.river, err = river.NewClient(driver, &river.Config{
+		Queues:                      queues,
+		Workers:                     workers,
+		FetchPollInterval:           o.PollInterval,
+		FetchCooldown:               o.PollInterval / 5,
+		JobTimeout:                  o.RescueAfter / 2,
+		RescueStuckJobsAfter:        o.RescueAfter,
+		MaxAttempts:                 25,
+		Logger:                      quiet(log),
+		CompletedJobRetentionPeriod: time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: job client: %w", err)
+	}
+	return e, nil
+}
+
+// quiet passes River's own logs through at warning level and above.
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{log.Handler(), slog.LevelWarn})
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// Start begins working jobs until Stop.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.o.SingleNode {
+		// Only this process works these jobs, so a job still marked running
+		// was cut off by a crash: make it available again now.
+		res, err := e.db.ExecContext(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running'")
+		if err != nil {
+			return fmt.Errorf("delivery: resume interrupted jobs: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			e.log.Info("resuming jobs interrupted by a crash", "jobs", n)
+		}
+	}
+	if err := e.river.Start(ctx); err != nil {
+		return fmt.Errorf("delivery: start: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running batches finish (until ctx is done), then cancels them.
+// Cancelled batches keep their recorded outcomes and resume on restart.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = e.river.StopAndCancel(cctx)
+	}
+	if err != nil {
+		return fmt.Errorf("delivery: stop: %w", err)
+	}
+	return nil
+}
+
+// Submit stores m (state queued, or scheduled when SendAt is in the future)
+// and its fanout job in one transaction. When m.DedupID repeats one of the
+// app's earlier messages, nothing is stored and that message is returned
+// with created false.
+func (e *Engine) Submit(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	now := e.o.Now().UTC().Truncate(time.Millisecond)
+	m.CreatedAt = now
+	if m.SendAt.IsZero() || m.SendAt.Before(now) {
+		m.SendAt = now
+	}
+	m.State = store.StateQueued
+	var opts river.InsertOpts
+	opts.Queue = queueFanout
+	if m.SendAt.After(now) {
+		m.State = store.StateScheduled
+		opts.ScheduledAt = m.SendAt
+	}
+	msg, created, err := e.store.CreateMessage(ctx, m, func(ctx context.Context, tx *sql.Tx, id int64) error {
+		_, err := e.river.InsertTx(ctx, tx, fanoutArgs{AppID: m.AppID, MessageID: id}, &opts)
+		return err
+	})
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("delivery: submit: %w", err)
+	}
+	return msg, created, nil
+}
+
+// Cancel stops a message that has not started sending.
+func (e *Engine) Cancel(ctx context.Context, appID string, id int64) (store.Message, error) {
+	m, err := e.store.SetMessageState(ctx, appID, id, []store.MessageState{store.StateScheduled, store.StateQueued}, store.StateCancelled, nil)
+	if err != nil {
+		return m, fmt.Errorf("delivery: cancel %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// backoff is the delay before retry number attempt+1: BackoffBase doubled
+// per attempt, capped at BackoffMax, with ±50% jitter so a push service
+// that failed many requests at once is not hit by all of them again at once.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.o.BackoffBase << min(attempt, 30)
+	if d <= 0 || d > e.o.BackoffMax {
+		d = e.o.BackoffMax
+	}
+	return time.Duration(float64(d) * (0.5 + rand.Float64()))
+}

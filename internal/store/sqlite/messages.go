@@ -1,0 +1,365 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+const msgColumns = `id, app_id, state, audience, content, ttl_ms, urgency, topic,
+	spread_seconds, send_at, created_at, finished_at, dedup_id, request_id,
+	custom_args, fanout_cursor, fanout_done, targeted, sent, failed, pruned,
+	expired, received, clicked`
+
+func scanMessage(r scanner) (store.Message, error) {
+	var (
+		m                    store.Message
+		state, audience      string
+		ttl, sendAt, created int64
+		finished             sql.NullInt64
+		dedup                sql.NullString
+		fanoutDone           int
+	)
+	err := r.Scan(&m.ID, &m.AppID, &state, &audience, &m.Content, &ttl, &m.Urgency, &m.Topic,
+		&m.SpreadSeconds, &sendAt, &created, &finished, &dedup, &m.RequestID,
+		&m.CustomArgs, &m.FanoutCursor, &fanoutDone, &m.Targeted, &m.Sent, &m.Failed, &m.Pruned,
+		&m.Expired, &m.Received, &m.Clicked)
+	if err != nil {
+		return store.Message{}, err
+	}
+	if err := json.Unmarshal([]byte(audience), &m.Audience); err != nil {
+		return store.Message{}, fmt.Errorf("decode audience: %w", err)
+	}
+	m.State = store.MessageState(state)
+	m.TTL = time.Duration(ttl) * time.Millisecond
+	m.SendAt, m.CreatedAt, m.FinishedAt = fromMS(sendAt), fromMS(created), fromNullMS(finished)
+	m.DedupID = dedup.String
+	m.FanoutDone = fanoutDone != 0
+	return m, nil
+}
+
+// message reads one message inside q (the pool or a transaction), with its
+// failure reasons.
+func message(ctx context.Context, q querier, appID string, id int64) (store.Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, "SELECT "+msgColumns+" FROM messages WHERE app_id = ? AND id = ?", appID, id))
+	if err != nil {
+		return store.Message{}, classify(err)
+	}
+	rows, err := q.QueryContext(ctx, "SELECT reason, count FROM message_failures WHERE message_id = ?", id)
+	if err != nil {
+		return store.Message{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var reason string
+		var n int64
+		if err := rows.Scan(&reason, &n); err != nil {
+			return store.Message{}, err
+		}
+		if m.FailedReasons == nil {
+			m.FailedReasons = map[string]int64{}
+		}
+		m.FailedReasons[reason] = n
+	}
+	return m, rows.Err()
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// CreateMessage inserts m and runs enqueue in the same transaction.
+func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue store.NewMessageFunc) (store.Message, bool, error) {
+	audience, err := json.Marshal(m.Audience)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("sqlite: create message: %w", err)
+	}
+	var out store.Message
+	created := true
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if m.DedupID != "" {
+			var id int64
+			err := tx.QueryRowContext(ctx, "SELECT id FROM messages WHERE app_id = ? AND dedup_id = ?", m.AppID, m.DedupID).Scan(&id)
+			if err == nil {
+				created = false
+				out, err = message(ctx, tx, m.AppID, id)
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO messages (app_id, state, audience, content, ttl_ms, urgency, topic,
+			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			m.AppID, string(m.State), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
+			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs),
+		).Scan(&m.ID)
+		if err != nil {
+			return classify(err)
+		}
+		if enqueue != nil {
+			if err := enqueue(ctx, tx, m.ID); err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+		}
+		out, err = message(ctx, tx, m.AppID, m.ID)
+		return err
+	})
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("sqlite: create message for %s: %w", m.AppID, err)
+	}
+	return out, created, nil
+}
+
+// Message returns one of the app's messages.
+func (s *Store) Message(ctx context.Context, appID string, id int64) (store.Message, error) {
+	m, err := message(ctx, s.db, appID, id)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("sqlite: message %d of %s: %w", id, appID, err)
+	}
+	return m, nil
+}
+
+// ListMessages returns the app's messages, newest first.
+func (s *Store) ListMessages(ctx context.Context, appID string, beforeID int64, limit int) ([]store.Message, error) {
+	if limit <= 0 || limit > maxListLimit {
+		limit = defaultListLimit
+	}
+	if beforeID <= 0 {
+		beforeID = 1<<63 - 1
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+msgColumns+" FROM messages WHERE app_id = ? AND id < ? ORDER BY id DESC LIMIT ?", appID, beforeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list messages of %s: %w", appID, err)
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list messages of %s: %w", appID, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// SetMessageState moves a message between states.
+func (s *Store) SetMessageState(ctx context.Context, appID string, id int64, from []store.MessageState, to store.MessageState, enqueue store.TxFunc) (store.Message, error) {
+	var out store.Message
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		m, err := message(ctx, tx, appID, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, m.State) {
+			out = m
+			return fmt.Errorf("message is %s: %w", m.State, store.ErrConflict)
+		}
+		var finished any
+		if to == store.StateDone || to == store.StateCancelled {
+			finished = toMS(s.now())
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = ?, finished_at = coalesce(?, finished_at) WHERE id = ?", string(to), finished, id); err != nil {
+			return err
+		}
+		if enqueue != nil {
+			if err := enqueue(ctx, tx); err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+		}
+		out, err = message(ctx, tx, appID, id)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("sqlite: message %d of %s to %s: %w", id, appID, to, err)
+	}
+	return out, nil
+}
+
+// AdvanceFanout records fanout progress and runs enqueue atomically.
+func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, targeted int64, done bool, enqueue store.TxFunc) (store.Message, error) {
+	var out store.Message
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if enqueue != nil {
+			if err := enqueue(ctx, tx); err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET fanout_cursor = max(fanout_cursor, ?), targeted = targeted + ?,
+			fanout_done = ?, state = CASE WHEN state IN ('queued', 'scheduled') THEN 'sending' ELSE state END
+			WHERE app_id = ? AND id = ?`, cursor, targeted, boolInt(done), appID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if err := finishIfComplete(ctx, tx, id, s.now()); err != nil {
+			return err
+		}
+		out, err = message(ctx, tx, appID, id)
+		return err
+	})
+	if err != nil {
+		return store.Message{}, fmt.Errorf("sqlite: advance fanout of message %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// finishIfComplete marks a message done once its fanout is complete and
+// every targeted recipient has a final outcome.
+func finishIfComplete(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'done', finished_at = ?
+		WHERE id = ? AND fanout_done = 1 AND state = 'sending'
+		AND sent + failed + pruned + expired >= targeted`, toMS(now), id)
+	return err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// PendingRecipients returns the subscribers among ids still owed this message.
+func (s *Store) PendingRecipients(ctx context.Context, appID string, id int64, ids []int64, retry bool) ([]store.Subscriber, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cond := "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = ? AND d.subscriber_id = s.id)"
+	if retry {
+		cond = "EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = ? AND d.subscriber_id = s.id AND d.result = 'retrying')"
+	}
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, appID)
+	for _, v := range ids {
+		args = append(args, v)
+	}
+	args = append(args, id)
+	q := `SELECT s.id, s.app_id, s.registration_id, s.channel, s.token, s.p256dh, s.auth, s.alias,
+		s.language, s.timezone, s.created_at, s.updated_at, s.last_active_at, s.last_clicked_at
+		FROM subscribers s WHERE s.app_id = ? AND s.id IN (` + placeholders(len(ids)) + `) AND ` + cond + ` ORDER BY s.id`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: recipients of message %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := make([]store.Subscriber, 0, len(ids))
+	for rows.Next() {
+		sub, err := scanSub(rows, false)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: recipients of message %d: %w", id, err)
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// RecordOutcomes stores a batch of outcomes and updates the counters.
+func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs []store.Outcome, enqueue store.TxFunc) (store.Message, error) {
+	var out store.Message
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// A final outcome replaces only "no row" or "retrying"; a recipient
+		// already final is left alone, so a batch run twice counts once.
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (message_id, subscriber_id, result, reason, at)
+			VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (message_id, subscriber_id) DO UPDATE SET result = excluded.result, reason = excluded.reason, at = excluded.at
+			WHERE deliveries.result = 'retrying'`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		var c store.Counters
+		reasons := map[string]int64{}
+		var prune []int64
+		for _, o := range outs {
+			res, err := stmt.ExecContext(ctx, id, o.SubscriberID, string(o.Result), o.Reason, toMS(now))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			switch o.Result {
+			case store.ResultSent:
+				c.Sent++
+			case store.ResultFailed:
+				c.Failed++
+				reasons[o.Reason]++
+			case store.ResultPruned:
+				c.Pruned++
+				prune = append(prune, o.SubscriberID)
+			case store.ResultExpired:
+				c.Expired++
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET sent = sent + ?, failed = failed + ?, pruned = pruned + ?,
+			expired = expired + ? WHERE app_id = ? AND id = ?`, c.Sent, c.Failed, c.Pruned, c.Expired, appID, id); err != nil {
+			return err
+		}
+		for r, n := range reasons {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO message_failures (message_id, reason, count) VALUES (?, ?, ?)
+				ON CONFLICT (message_id, reason) DO UPDATE SET count = count + excluded.count`, id, r, n); err != nil {
+				return err
+			}
+		}
+		if len(prune) > 0 {
+			if _, err := deleteByID(ctx, tx, appID, prune); err != nil {
+				return err
+			}
+		}
+		if enqueue != nil {
+			if err := enqueue(ctx, tx); err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+		}
+		if err := finishIfComplete(ctx, tx, id, now); err != nil {
+			return err
+		}
+		out, err = message(ctx, tx, appID, id)
+		return err
+	})
+	if err != nil {
+		return store.Message{}, fmt.Errorf("sqlite: record %d outcomes of message %d: %w", len(outs), id, err)
+	}
+	return out, nil
+}
+
+// deleteByID deletes the app's subscribers with these ids (and their tags).
+func deleteByID(ctx context.Context, q querier, appID string, ids []int64) (int64, error) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, appID)
+	for _, v := range ids {
+		args = append(args, v)
+	}
+	res, err := q.ExecContext(ctx, "DELETE FROM subscribers WHERE app_id = ? AND id IN ("+placeholders(len(ids))+")", args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// AddEngagement adds device-reported received and clicked counts.
+func (s *Store) AddEngagement(ctx context.Context, appID string, id int64, received, clicked int64) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE messages SET received = received + ?, clicked = clicked + ? WHERE app_id = ? AND id = ?", received, clicked, appID, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: engagement of message %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlite: engagement of message %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
