@@ -9,6 +9,7 @@ import (
 
 	"github.com/heraldpush/herald/internal/apps"
 	"github.com/heraldpush/herald/internal/registry"
+	"github.com/heraldpush/herald/internal/send"
 	"github.com/heraldpush/herald/internal/store"
 )
 
@@ -16,12 +17,25 @@ import (
 type API struct {
 	apps     *apps.Service
 	registry *registry.Service
+	send     *send.Service
+	messages Messages
+	cancel   Canceller
 	log      *slog.Logger
 }
 
+// Deps are the services the API is built on.
+type Deps struct {
+	Apps      *apps.Service
+	Registry  *registry.Service
+	Send      *send.Service
+	Messages  Messages
+	Canceller Canceller
+	Log       *slog.Logger
+}
+
 // New returns the /v1 API.
-func New(a *apps.Service, reg *registry.Service, log *slog.Logger) *API {
-	return &API{apps: a, registry: reg, log: log}
+func New(d Deps) *API {
+	return &API{apps: d.Apps, registry: d.Registry, send: d.Send, messages: d.Messages, cancel: d.Canceller, log: d.Log}
 }
 
 // handlerFunc is an authenticated handler: it gets the caller's app and
@@ -40,6 +54,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/tags/{tag}", a.auth(a.deleteTag))
 	mux.Handle("GET /v1/aliases/{alias}", a.auth(a.aliasDevices))
 	mux.Handle("DELETE /v1/aliases/{alias}", a.auth(a.unbindAlias))
+	mux.Handle("POST /v1/messages", a.auth(a.sendMessage))
+	mux.Handle("GET /v1/messages", a.auth(a.listMessages))
+	mux.Handle("GET /v1/messages/{id}", a.auth(a.getMessage))
+	mux.Handle("DELETE /v1/messages/{id}", a.auth(a.cancelMessage))
 	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	}))

@@ -48,7 +48,7 @@ func notFound(what string) *Error {
 func asError(err error) (e *Error, internal bool) {
 	var ae *Error
 	var p *jsonreq.Problem
-	var fe *registry.FieldError
+	var fe *jsonreq.FieldError
 	switch {
 	case errors.As(err, &ae):
 		return ae, false

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/heraldpush/herald/internal/config"
 	"github.com/heraldpush/herald/internal/store"
@@ -104,15 +108,23 @@ func (s *storeFlags) resolve(fs *flag.FlagSet, getenv func(string) string) {
 	}
 }
 
+// backend is an opened store with what the delivery engine needs of it.
+type backend struct {
+	store.Store
+	db         *sql.DB
+	driver     riverdriver.Driver[*sql.Tx]
+	singleNode bool // only one herald serve may work this store's jobs
+}
+
 // openStore opens the store the flags name.
-func openStore(ctx context.Context, data, storeURL string) (store.Store, error) {
+func openStore(ctx context.Context, data, storeURL string) (*backend, error) {
 	switch {
 	case storeURL == "" || storeURL == "sqlite":
 		st, err := sqlite.Open(ctx, filepath.Join(data, "herald.db"), sqlite.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		return st, nil
+		return &backend{Store: st, db: st.DB(), driver: riversqlite.New(st.DB()), singleNode: true}, nil
 	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
 		return nil, fmt.Errorf("store %q: PostgreSQL is not supported yet", "postgres://…")
 	}

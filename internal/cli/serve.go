@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -10,10 +11,13 @@ import (
 	"github.com/heraldpush/herald/internal/apps"
 	"github.com/heraldpush/herald/internal/compat/guide"
 	"github.com/heraldpush/herald/internal/config"
+	"github.com/heraldpush/herald/internal/delivery"
 	"github.com/heraldpush/herald/internal/egress"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/secret"
+	"github.com/heraldpush/herald/internal/send"
 	"github.com/heraldpush/herald/internal/server"
+	"github.com/heraldpush/herald/internal/store"
 )
 
 func runServe(ctx context.Context, args []string, env Env) error {
@@ -39,6 +43,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer st.Close()
+	if st.singleNode {
+		release, err := lockDataDir(c.Data)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 
 	appSvc := apps.New(st, sealer, time.Now)
 	reg := registry.New(st, policy, time.Now)
@@ -47,17 +58,40 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("default-app %s: %w", c.DefaultApp, err)
 		}
 	}
+	wp := delivery.NewWebPush(appSvc, policy, delivery.WebPushOptions{}, time.Now)
+	defer wp.Close()
+	engine, err := delivery.New(ctx, st, st.db, st.driver,
+		map[store.Channel]delivery.Pusher{store.ChannelWebPush: wp}, log,
+		delivery.Options{SingleNode: st.singleNode})
+	if err != nil {
+		return err
+	}
+	// The engine stops when told to (below), not when ctx is cancelled: a
+	// signal first stops the listener, then lets running batches finish.
+	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	sendSvc := send.New(engine, time.Now)
 	h := server.Handler(log, st,
-		api.New(appSvc, reg, log),
-		guide.New(appSvc, reg, c.DefaultApp, log),
+		api.New(api.Deps{Apps: appSvc, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
+		guide.New(appSvc, reg, engine, c.DefaultApp, log),
 	)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+		return errors.Join(fmt.Errorf("listen on %s: %w", c.Addr, err), stopEngine(engine, c.ShutdownTimeout))
 	}
 	log.Info("herald listening", "addr", ln.Addr().String(), "data", c.Data, "version", Version)
 	if env.Listening != nil {
 		env.Listening(ln.Addr().String())
 	}
-	return server.Serve(ctx, ln, h, log, c.ShutdownTimeout)
+	serveErr := server.Serve(ctx, ln, h, log, c.ShutdownTimeout)
+	return errors.Join(serveErr, stopEngine(engine, c.ShutdownTimeout))
+}
+
+// stopEngine lets running batches finish within grace, then cancels them;
+// what they did not finish resumes on the next start.
+func stopEngine(e *delivery.Engine, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return e.Stop(ctx)
 }

@@ -36,6 +36,20 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.Message }
 
+// FieldError is a well-formed request with a bad value: it names the field
+// by its JSON path and says what is wrong with it.
+type FieldError struct {
+	Field   string // JSON path, e.g. "keys.p256dh" or "to.tags_and[2]"
+	Message string // what is wrong, without the field name
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Fieldf returns a *FieldError for field with a formatted message.
+func Fieldf(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
 // Options control Decode.
 type Options struct {
 	MaxBytes     int64 // 0 means DefaultMaxBytes
@@ -85,7 +99,13 @@ func Unmarshal(body []byte, v any, o Options) error {
 func explain(err error, body []byte) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var prob *Problem
+	var fe *FieldError
 	switch {
+	case errors.As(err, &prob): // from a nested UnmarshalJSON
+		return prob
+	case errors.As(err, &fe):
+		return fe
 	case errors.As(err, &syn):
 		line, col := position(body, syn.Offset)
 		return &Problem{Kind: KindSyntax, Message: fmt.Sprintf("malformed JSON at line %d, column %d: %s", line, col, syn.Error())}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/heraldpush/herald/internal/jsonreq"
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/webpush"
 )
@@ -24,15 +25,10 @@ const (
 )
 
 // FieldError is a validation failure of one field.
-type FieldError struct {
-	Field   string // JSON path, e.g. "keys.p256dh"
-	Message string // what is wrong, without the field name
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+type FieldError = jsonreq.FieldError
 
 func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return jsonreq.Fieldf(field, format, args...)
 }
 
 var (

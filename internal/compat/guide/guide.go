@@ -22,27 +22,36 @@ type Registrar interface {
 	Register(ctx context.Context, appID string, r registry.Registration) (store.UpsertResult, error)
 }
 
-// AppFinder resolves the app a request names.
+// AppFinder resolves the app a request names, and the app an API key
+// belongs to.
 type AppFinder interface {
 	App(ctx context.Context, id string) (store.App, error)
+	ByAPIKey(ctx context.Context, key string) (store.App, error)
+}
+
+// Submitter stores a message durably with its delivery job.
+type Submitter interface {
+	Submit(ctx context.Context, m store.Message) (store.Message, bool, error)
 }
 
 // Handler serves the guide's endpoints.
 type Handler struct {
 	apps       AppFinder
 	reg        Registrar
+	submit     Submitter
 	defaultApp string
 	log        *slog.Logger
 }
 
 // New returns the guide's handler. defaultApp may be empty.
-func New(apps AppFinder, reg Registrar, defaultApp string, log *slog.Logger) *Handler {
-	return &Handler{apps: apps, reg: reg, defaultApp: defaultApp, log: log}
+func New(apps AppFinder, reg Registrar, submit Submitter, defaultApp string, log *slog.Logger) *Handler {
+	return &Handler{apps: apps, reg: reg, submit: submit, defaultApp: defaultApp, log: log}
 }
 
 // Register mounts the guide's routes on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/subscription", h.subscription)
+	mux.HandleFunc("POST /api/push", h.push)
 }
 
 // errorBody is the guide's error shape.

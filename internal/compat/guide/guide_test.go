@@ -20,6 +20,10 @@ func (f fakeApps) App(ctx context.Context, id string) (store.App, error) {
 	return store.App{ID: id}, f.err
 }
 
+func (f fakeApps) ByAPIKey(ctx context.Context, key string) (store.App, error) {
+	return store.App{ID: "app_1"}, f.err
+}
+
 type failingRegistrar struct{}
 
 func (failingRegistrar) Register(context.Context, string, registry.Registration) (store.UpsertResult, error) {
@@ -30,8 +34,8 @@ func (failingRegistrar) Register(context.Context, string, registry.Registration)
 // subscription cannot be saved, which a live server cannot be made to do.
 func TestStoreFailureAnswers500(t *testing.T) {
 	for name, h := range map[string]*Handler{
-		"save fails":   New(fakeApps{}, failingRegistrar{}, "app_1", slog.New(slog.NewTextHandler(io.Discard, nil))),
-		"lookup fails": New(fakeApps{err: errors.New("db gone")}, failingRegistrar{}, "app_1", slog.New(slog.NewTextHandler(io.Discard, nil))),
+		"save fails":   New(fakeApps{}, failingRegistrar{}, nil, "app_1", slog.New(slog.NewTextHandler(io.Discard, nil))),
+		"lookup fails": New(fakeApps{err: errors.New("db gone")}, failingRegistrar{}, nil, "app_1", slog.New(slog.NewTextHandler(io.Discard, nil))),
 	} {
 		mux := http.NewServeMux()
 		h.Register(mux)

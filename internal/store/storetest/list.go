@@ -68,6 +68,8 @@ func filterCases(base time.Time) []struct {
 		{"Channel", store.SubscriberFilter{Channel: store.ChannelFCM}, func(s store.Subscriber) bool { return s.Channel == store.ChannelFCM }},
 		{"Language", store.SubscriberFilter{Language: "fa"}, func(s store.Subscriber) bool { return s.Language == "fa" }},
 		{"ActiveSince", store.SubscriberFilter{ActiveSince: since}, func(s store.Subscriber) bool { return !s.LastActiveAt.Before(since) }},
+		{"ActiveSinceIsInclusive", store.SubscriberFilter{ActiveSince: base.Add(-3 * time.Hour)},
+			func(s store.Subscriber) bool { return !s.LastActiveAt.Before(base.Add(-3 * time.Hour)) }},
 		{"TagAndChannelAndLanguage", store.SubscriberFilter{Tag: "even", Channel: store.ChannelWebPush, Language: "en"},
 			func(s store.Subscriber) bool {
 				return has("even")(s) && s.Channel == store.ChannelWebPush && s.Language == "en"

@@ -107,6 +107,9 @@ func testAlias(t *testing.T, open func(*testing.T) store.Store) {
 		if got := mustCount(t, s, "a", store.SubscriberFilter{}); got != 4 {
 			t.Errorf("UnbindAlias removed subscribers: %d left, want 4", got)
 		}
+		if n, err := s.UnbindAlias(t.Context(), "a", ""); err != nil || n != 0 {
+			t.Errorf("UnbindAlias(\"\") = %d, %v; want 0, nil (the empty alias is no alias)", n, err)
+		}
 	})
 
 	t.Run("ListByAlias", func(t *testing.T) {

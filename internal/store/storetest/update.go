@@ -173,6 +173,9 @@ func testDelete(t *testing.T, open func(*testing.T) store.Store) {
 			if len(page) == 0 {
 				break
 			}
+			if len(ids) >= len(batch) {
+				t.Fatalf("paging past %d rows: the cursor does not advance", len(batch))
+			}
 			ids = append(ids, idsOf(page)...)
 			f.AfterID = page[len(page)-1].ID
 		}
