@@ -113,10 +113,13 @@ func (u *upserter) upsert(ctx context.Context, sub store.Subscriber, full bool) 
 	if sub.LastActiveAt.IsZero() {
 		sub.LastActiveAt = u.now
 	}
+	if sub.UpdatedAt.IsZero() {
+		sub.UpdatedAt = u.now
+	}
 	args := []any{sub.AppID, sub.RegistrationID,
 		string(sub.Channel), sub.Token, nullBytes(sub.P256DH), nullBytes(sub.Auth),
 		sub.Alias, sub.Language, sub.Timezone,
-		toMS(sub.CreatedAt), toMS(u.now), toMS(sub.LastActiveAt), nullMS(sub.LastClickedAt)}
+		toMS(sub.CreatedAt), toMS(sub.UpdatedAt), toMS(sub.LastActiveAt), nullMS(sub.LastClickedAt)}
 	var (
 		out store.Subscriber
 		err error
@@ -193,7 +196,8 @@ func normTags(tags []string) []string {
 // channel and token, in one transaction with its tags.
 //
 // On insert an empty RegistrationID is replaced by a random one (128 bits),
-// and zero CreatedAt / LastActiveAt by the store's clock. On update the
+// and zero CreatedAt / LastActiveAt by the store's clock. UpdatedAt is
+// set to sub.UpdatedAt, or the store's clock when zero. On update the
 // row keeps its ID, RegistrationID and CreatedAt; empty strings and byte
 // slices in sub keep the stored value (a re-registration that omits the
 // alias does not unbind it: UpdateSubscriber does that), LastActiveAt and

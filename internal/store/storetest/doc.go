@@ -13,11 +13,13 @@
 // on both:
 //
 //   - UpsertSubscriber issues a random RegistrationID when the caller
-//     leaves it empty, and stamps zero CreatedAt and LastActiveAt with the
-//     store's clock.
+//     leaves it empty, and stamps zero CreatedAt, UpdatedAt and
+//     LastActiveAt with the store's clock (non-zero ones are kept).
 //   - When an upsert updates an existing row, empty strings and byte
 //     slices keep the stored value (a re-registration without an alias
 //     does not unbind it); LastActiveAt and LastClickedAt never move back.
+//   - UpdateSubscriber applies TagChange.Remove before Add, so a tag named
+//     in both ends up set.
 //   - A subscriber for an app that does not exist is store.ErrNotFound; a
 //     RegistrationID already used (by any app) is store.ErrConflict.
 //   - DeleteTag and UnbindAlias of a value nobody has return 0, not an

@@ -80,6 +80,7 @@ func testUpdate(t *testing.T, open func(*testing.T) store.Store) {
 			{"replace", store.TagChange{Replace: true, Add: []string{"z1", "y1"}, Remove: []string{"z1"}}, []string{"y1", "z1"}},
 			{"replace with nothing", store.TagChange{Replace: true}, nil},
 			{"add to none", store.TagChange{Add: []string{"e1"}}, []string{"e1"}},
+			{"add wins over remove", store.TagChange{Add: []string{"f1"}, Remove: []string{"f1", "e1"}}, []string{"f1"}},
 		}
 		for _, st := range steps {
 			got, err := s.UpdateSubscriber(t.Context(), "a", reg, store.SubscriberUpdate{Tags: &st.change})

@@ -17,6 +17,7 @@ func testUpsert(t *testing.T, open func(*testing.T) store.Store) {
 		in.CreatedAt = ms(time.Now().Add(-time.Hour))
 		in.LastActiveAt = ms(time.Now().Add(-time.Minute))
 		in.LastClickedAt = ms(time.Now().Add(-2 * time.Minute))
+		in.UpdatedAt = ms(time.Now().Add(-30 * time.Second))
 		res, err := s.UpsertSubscriber(t.Context(), in)
 		if err != nil {
 			t.Fatalf("UpsertSubscriber: %v", err)
@@ -30,8 +31,8 @@ func testUpsert(t *testing.T, open func(*testing.T) store.Store) {
 		got := mustGet(t, s, "a", in.RegistrationID)
 		want.ID = res.Subscriber.ID
 		checkSub(t, "Subscriber", got, want)
-		if got.UpdatedAt.IsZero() {
-			t.Error("UpdatedAt is zero")
+		if !sameMS(got.UpdatedAt, in.UpdatedAt) {
+			t.Errorf("UpdatedAt = %v, want the given %v", got.UpdatedAt, in.UpdatedAt)
 		}
 	})
 
