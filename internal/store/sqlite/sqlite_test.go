@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/heraldpush/herald/internal/store"
@@ -101,4 +104,77 @@ func TestPragmas(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConcurrentReadThenWriteTransactions runs, from many goroutines at
+// once, transactions on DB() that read and then write (the pattern that
+// fails at once with SQLITE_BUSY under deferred transactions), store
+// upserts, and a reader that keeps a query open throughout. With
+// BEGIN IMMEDIATE every writer waits its turn and none fails.
+func TestConcurrentReadThenWriteTransactions(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := t.Context()
+	if err := s.CreateApp(ctx, store.App{ID: "a", Name: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpsertSubscribers(ctx, []store.Subscriber{benchSub("a", 0), benchSub("a", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	// A long read: rows stay open (holding a WAL snapshot) while the
+	// writers run.
+	rows, err := s.DB().QueryContext(ctx, "SELECT id FROM subscribers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		t.Fatal("no rows")
+	}
+
+	const workers, each = 8, 25
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if w%2 == 0 {
+					_, err := s.UpsertSubscriber(ctx, benchSub("a", 1000*(w+1)+i))
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					continue
+				}
+				if err := readThenWrite(ctx, s.DB(), w, i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", w, err)
+		}
+	}
+	if n, err := s.CountSubscribers(ctx, "a", store.SubscriberFilter{}); err != nil || n != 2+workers/2*each {
+		t.Errorf("CountSubscribers = %d, %v; want %d", n, err, 2+workers/2*each)
+	}
+}
+
+func readThenWrite(ctx context.Context, db *sql.DB, w, i int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM subscribers").Scan(&n); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE apps SET name = ? WHERE id = 'a'", fmt.Sprintf("w%d-%d-%d", w, i, n)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
