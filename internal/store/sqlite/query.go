@@ -91,10 +91,18 @@ func (s *Store) ListSubscribers(ctx context.Context, appID string, f store.Subsc
 }
 
 // CountSubscribers counts the app's subscribers matching f.
+// A tag alone is counted from the tag table's primary key without
+// visiting subscribers: the foreign key guarantees every tag row names a
+// subscriber of the same app.
 func (s *Store) CountSubscribers(ctx context.Context, appID string, f store.SubscriberFilter) (int64, error) {
-	where, args := filterSQL(appID, f, false)
+	q, args := `SELECT count(*) FROM subscriber_tags WHERE app_id = ? AND tag = ?`, []any{appID, f.Tag}
+	if f.Tag == "" || f.Alias != "" || f.Channel != "" || f.Language != "" || !f.ActiveSince.IsZero() {
+		var where string
+		where, args = filterSQL(appID, f, false)
+		q = `SELECT count(*) FROM subscribers s` + where
+	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM subscribers s`+where, args...).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count subscribers of %s: %w", appID, err)
 	}
 	return n, nil
