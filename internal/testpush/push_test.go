@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -429,5 +430,40 @@ func TestStartOnlyOnLoopback(t *testing.T) {
 			srv.Close()
 			t.Errorf("Start(%q) succeeded", addr)
 		}
+	}
+}
+
+// TestOnAccept: the hook sees every accepted push, and none refused,
+// before WaitCount counts it.
+func TestOnAccept(t *testing.T) {
+	var calls atomic.Int64
+	var last atomic.Int64
+	srv := start(t, Options{Verify: VerifySample, OnAccept: func(at time.Time) {
+		calls.Add(1)
+		last.Store(at.UnixNano())
+	}})
+	subs, err := srv.NewSubscriptions(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := newSender(t)
+	before := time.Now()
+	for _, s := range subs {
+		if r := do(t, srv.Client(), sn.request(t, s, []byte("hi"))); r.status != http.StatusCreated {
+			t.Fatalf("push: %d", r.status)
+		}
+	}
+	srv.Remove(subs[0].ID)
+	if r := do(t, srv.Client(), sn.request(t, subs[0], []byte("gone"))); r.status != http.StatusGone {
+		t.Fatalf("push to a removed subscription: %d", r.status)
+	}
+	if err := srv.WaitCount(testContext(t), 3); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("OnAccept called %d times, want 3", n)
+	}
+	if at := time.Unix(0, last.Load()); at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("OnAccept time %v is outside the test", at)
 	}
 }

@@ -81,6 +81,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for JWT expiry and message times; nil is time.Now.
 	Now func() time.Time
+	// OnAccept, if set, is called with the acceptance time (from Now) of
+	// every push answered 201, on the request's goroutine, so it must be
+	// safe for concurrent use and quick. It returns before the push is
+	// counted, so once WaitCount(n) returns, OnAccept has returned for at
+	// least n pushes. Benchmarks use it to measure latency without Record.
+	OnAccept func(at time.Time)
 }
 
 // Server is a push service. Create it with Start or New; all its methods
