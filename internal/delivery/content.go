@@ -26,12 +26,21 @@ type Content struct {
 	// Raw, when set, is sent as the payload exactly (the guide's /api/push
 	// forwards the site's own body).
 	Raw json.RawMessage `json:"raw,omitempty"`
+	// TagPrefix, when Tag is empty, tags the notification TagPrefix
+	// followed by the message id. The id is known only once the message is
+	// stored, and a later message can then replace this one by naming its
+	// id (EngageLab's override_msg_id).
+	TagPrefix string `json:"tag_prefix,omitempty"`
 }
 
 // Localized is one language's text.
 type Localized struct {
 	Title string `json:"title,omitempty"`
 	Body  string `json:"body,omitempty"`
+	// Data, when set, replaces the message's Data for this language (a
+	// data message whose text is translated, as EngageLab's multi_language
+	// does for message.msg_content).
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // payload is the JSON a service worker receives.
@@ -54,12 +63,18 @@ func (c Content) Payload(msgID int64, lang string) ([]byte, error) {
 	}
 	p := payload{ID: strconv.FormatInt(msgID, 10), Title: c.Title, Body: c.Body, URL: c.URL,
 		Icon: c.Icon, Image: c.Image, Tag: c.Tag, Extras: c.Extras, Data: c.Data}
+	if p.Tag == "" && c.TagPrefix != "" {
+		p.Tag = c.TagPrefix + p.ID
+	}
 	if l, ok := c.localized(lang); ok {
 		if l.Title != "" {
 			p.Title = l.Title
 		}
 		if l.Body != "" {
 			p.Body = l.Body
+		}
+		if len(l.Data) > 0 {
+			p.Data = l.Data
 		}
 	}
 	b, err := json.Marshal(p)

@@ -22,6 +22,7 @@ const (
 	MaxTTL             = 28 * 24 * time.Hour // what push services keep at most
 	DefaultTTL         = MaxTTL
 	MaxIDLen           = 64 // dedup_id and request_id
+	MaxTagPrefixLen    = 32 // Request.TagPrefix
 	// ActiveWindow is what "all" means: subscribers active in the last 30
 	// days (EngageLab's meaning), unless include_inactive is set.
 	ActiveWindow = 30 * 24 * time.Hour
@@ -44,6 +45,11 @@ type Request struct {
 	RequestID       string          `json:"request_id,omitempty"`
 	CustomArgs      json.RawMessage `json:"custom_args,omitempty"`
 	IncludeInactive bool            `json:"include_inactive,omitempty"`
+	// TagPrefix, when Replace is empty, tags the notification TagPrefix
+	// followed by the message's id, so a later send can replace it with
+	// Replace: TagPrefix+id. Compat adapters set it (EngageLab's
+	// override_msg_id); /v1 does not take it.
+	TagPrefix string `json:"-"`
 }
 
 // Target is "all" or an object of target lists combined with AND.
@@ -102,6 +108,10 @@ type Content struct {
 type Localized struct {
 	Title string `json:"title,omitempty"`
 	Body  string `json:"body,omitempty"`
+	// Data, when set, replaces the request's Data for this language.
+	// Compat adapters set it (EngageLab's multi_language translates
+	// message.msg_content); /v1 does not take it.
+	Data json.RawMessage `json:"-"`
 }
 
 // validateTarget checks the target lists and their limits.

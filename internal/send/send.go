@@ -133,7 +133,10 @@ func (s *Service) Message(appID string, r Request) (store.Message, error) {
 // content checks the notification content and the data message.
 func content(r Request) (delivery.Content, error) {
 	c := delivery.Content{Title: r.Content.Title, Body: r.Content.Body, URL: r.Content.URL,
-		Icon: r.Content.Icon, Image: r.Content.Image, Extras: r.Content.Extras, Data: r.Data}
+		Icon: r.Content.Icon, Image: r.Content.Image, Extras: r.Content.Extras, Data: r.Data, TagPrefix: r.TagPrefix}
+	if len(c.TagPrefix) > MaxTagPrefixLen {
+		return c, jsonreq.Fieldf("tag_prefix", "is longer than %d bytes", MaxTagPrefixLen)
+	}
 	if c.Title == "" && c.Body == "" && len(c.Data) == 0 {
 		return c, jsonreq.Fieldf("content", "needs a title or a body, or the message needs data")
 	}
@@ -157,7 +160,10 @@ func content(r Request) (delivery.Content, error) {
 			if lang == "" || len(lang) > 35 {
 				return c, jsonreq.Fieldf("content.languages", "has an empty or overlong language code")
 			}
-			c.Languages[lang] = delivery.Localized{Title: l.Title, Body: l.Body}
+			if len(l.Data) > 0 && !json.Valid(l.Data) {
+				return c, jsonreq.Fieldf("content.languages."+lang+".data", "is not valid JSON")
+			}
+			c.Languages[lang] = delivery.Localized{Title: l.Title, Body: l.Body, Data: l.Data}
 		}
 	}
 	if len(c.Data) > 0 && !json.Valid(c.Data) {
