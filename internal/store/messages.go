@@ -110,39 +110,54 @@ type Outcome struct {
 }
 
 // Messages keeps sends and their per-recipient outcomes.
+//
+// Every method names the app: a message of another app is ErrNotFound,
+// exactly as a message that does not exist, and no callback runs for it.
+// The callbacks (enqueue) run inside the store's write transaction; what
+// they write through tx commits or rolls back with the store's own rows.
 type Messages interface {
 	// CreateMessage inserts m, assigning its ID, and runs enqueue in the same
-	// transaction. When m.DedupID is set and the app already has a message
-	// with it, nothing is written, enqueue does not run, and the existing
-	// message is returned with created false.
+	// transaction, before it commits: if enqueue fails, the message is not
+	// kept. When m.DedupID is set and the app already has a message with it,
+	// nothing is written, enqueue does not run, and the existing message is
+	// returned with created false; this holds for concurrent calls too (one
+	// creates, the others get its message). Dedup ids are per app.
 	CreateMessage(ctx context.Context, m Message, enqueue NewMessageFunc) (msg Message, created bool, err error)
 	// Message returns one of the app's messages.
 	Message(ctx context.Context, appID string, id int64) (Message, error)
 	// ListMessages returns the app's messages, newest first, with ids below
-	// beforeID (0: from the newest).
+	// beforeID (0: from the newest), at most limit of them.
 	ListMessages(ctx context.Context, appID string, beforeID int64, limit int) ([]Message, error)
 	// SetMessageState moves a message to state `to` if it is in one of
-	// `from`; ErrConflict if it is not (it was already sent, say). enqueue,
-	// if not nil, runs in the same transaction.
+	// `from`; ErrConflict if it is not (it was already sent, say), and then
+	// the message comes back as it is, with the error, so the caller can say
+	// why. Moving to done or cancelled stamps FinishedAt. enqueue, if not
+	// nil, runs in the same transaction, and only when the move is made.
 	SetMessageState(ctx context.Context, appID string, id int64, from []MessageState, to MessageState, enqueue TxFunc) (Message, error)
-	// AudiencePage returns up to limit members of a in id order after afterID.
+	// AudiencePage returns up to limit members of a in id order after
+	// afterID. A short page (fewer than limit) is the last. Pages are cheap
+	// whatever the audience's size, so that the fanout can stream it.
 	AudiencePage(ctx context.Context, appID string, a Audience, afterID int64, limit int) ([]Recipient, error)
 	// CountAudience counts the members of a.
 	CountAudience(ctx context.Context, appID string, a Audience) (int64, error)
 	// AdvanceFanout records that the fanout enqueued recipients up to cursor
 	// (adding targeted to the count) and runs enqueue in the same
-	// transaction; done marks the fanout complete. The message moves to
-	// sending (or done, when the audience was empty).
+	// transaction; done marks the fanout complete. The message moves from
+	// queued or scheduled to sending, or to done once the fanout is done and
+	// every targeted recipient is final (at once for an empty audience); a
+	// cancelled message stays cancelled. The cursor never moves back.
 	AdvanceFanout(ctx context.Context, appID string, id, cursor, targeted int64, done bool, enqueue TxFunc) (Message, error)
 	// PendingRecipients returns the subscribers among ids that still need
 	// this message: with no outcome yet, or, when retry is true, with the
-	// outcome retrying. Subscribers deleted since are left out.
+	// outcome retrying. Subscribers deleted since, and ids of other apps,
+	// are left out. The result is in id order.
 	PendingRecipients(ctx context.Context, appID string, id int64, ids []int64, retry bool) ([]Subscriber, error)
 	// RecordOutcomes stores outcomes in one transaction: final outcomes
 	// count once each in the message's counters (a recipient already final is
 	// left alone), pruned subscribers are deleted, and the message becomes
-	// done when every targeted recipient is final. enqueue runs in the same
-	// transaction (retry jobs).
+	// done when every targeted recipient is final and the fanout is done.
+	// A retrying outcome counts nothing and may later be replaced by a final
+	// one. enqueue runs in the same transaction (retry jobs).
 	RecordOutcomes(ctx context.Context, appID string, id int64, outs []Outcome, enqueue TxFunc) (Message, error)
 	// AddEngagement adds received / clicked counts reported by devices.
 	AddEngagement(ctx context.Context, appID string, id int64, received, clicked int64) error

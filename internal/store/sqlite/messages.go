@@ -191,11 +191,6 @@ func (s *Store) SetMessageState(ctx context.Context, appID string, id int64, fro
 func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, targeted int64, done bool, enqueue store.TxFunc) (store.Message, error) {
 	var out store.Message
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if enqueue != nil {
-			if err := enqueue(ctx, tx); err != nil {
-				return fmt.Errorf("enqueue: %w", err)
-			}
-		}
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET fanout_cursor = max(fanout_cursor, ?), targeted = targeted + ?,
 			fanout_done = ?, state = CASE WHEN state IN ('queued', 'scheduled') THEN 'sending' ELSE state END
 			WHERE app_id = ? AND id = ?`, cursor, targeted, boolInt(done), appID, id)
@@ -204,6 +199,12 @@ func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, tar
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
+		}
+		// Only once the message is known to be the app's.
+		if enqueue != nil {
+			if err := enqueue(ctx, tx); err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
 		}
 		if err := finishIfComplete(ctx, tx, id, s.now()); err != nil {
 			return err
@@ -234,7 +235,13 @@ func boolInt(b bool) int {
 }
 
 // PendingRecipients returns the subscribers among ids still owed this message.
+// A message of another app is store.ErrNotFound, as if it did not exist.
 func (s *Store) PendingRecipients(ctx context.Context, appID string, id int64, ids []int64, retry bool) ([]store.Subscriber, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: recipients of message %d: %w", id, classify(err))
+	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -272,6 +279,12 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 	var out store.Message
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Outcomes land only on a message of the app: deliveries are
+		// keyed by message id alone.
+		var one int
+		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one); err != nil {
+			return classify(err)
+		}
 		// A final outcome replaces only "no row" or "retrying"; a recipient
 		// already final is left alone, so a batch run twice counts once.
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (message_id, subscriber_id, result, reason, at)

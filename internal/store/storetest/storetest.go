@@ -31,6 +31,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Alias", func(t *testing.T) { testAlias(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("Messages", func(t *testing.T) { testMessages(t, open) })
+	t.Run("MessageState", func(t *testing.T) { testMessageState(t, open) })
+	t.Run("Fanout", func(t *testing.T) { testFanout(t, open) })
+	t.Run("PendingRecipients", func(t *testing.T) { testPending(t, open) })
+	t.Run("Outcomes", func(t *testing.T) { testOutcomes(t, open) })
+	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
+	t.Run("MessageIsolation", func(t *testing.T) { testMessageIsolation(t, open) })
 }
 
 // newApp creates an app with id and a full set of fresh credentials.
