@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -85,7 +86,13 @@ func Unmarshal(body []byte, v any, o Options) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		return explain(err, body)
+		err = explain(err, body)
+		if p, ok := err.(*Problem); ok && p.Kind == KindUnknownField {
+			if path := unknownPath(body, reflect.TypeOf(v), p.Field); path != "" && path != p.Field {
+				p.Field, p.Message = path, path+": unknown field"
+			}
+		}
+		return err
 	}
 	if dec.More() {
 		return &Problem{Kind: KindTrailing, Message: "request body holds more than one JSON value"}

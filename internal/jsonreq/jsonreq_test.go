@@ -74,3 +74,27 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+func TestUnknownFieldPath(t *testing.T) {
+	type inner struct {
+		Title string `json:"title"`
+	}
+	type outer struct {
+		Content inner   `json:"content"`
+		Items   []inner `json:"items"`
+		Name    string  `json:"name"`
+	}
+	for body, want := range map[string]string{
+		`{"content":{"titel":"x"}}`:            "content.titel",
+		`{"items":[{"title":"a"},{"tite":1}]}`: "items[1].tite",
+		`{"nope":1}`:                           "nope",
+		`{"Name":"case-insensitive","x":1}`:    "x",
+	} {
+		var v outer
+		err := Unmarshal([]byte(body), &v, Options{})
+		p, ok := err.(*Problem)
+		if !ok || p.Kind != KindUnknownField || p.Field != want || p.Message != want+": unknown field" {
+			t.Errorf("%s: got %v, want field %s", body, err, want)
+		}
+	}
+}

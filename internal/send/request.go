@@ -69,7 +69,10 @@ type Target struct {
 // UnmarshalJSON takes "all" or an object; unknown keys are refused.
 func (t *Target) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
+	if len(b) == 0 || b[0] != '"' && b[0] != '{' {
+		return jsonreq.Fieldf("to", `must be "all" or an object of targets`)
+	}
+	if b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
