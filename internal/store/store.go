@@ -35,7 +35,11 @@ type Apps interface {
 	App(ctx context.Context, id string) (App, error)
 	// AppByCredential finds the app owning a credential. For hashed kinds
 	// value is the hash (see the App fields); for CredEngageLabAppKey and
-	// CredNajvaAPIKey it is the plain identifier.
+	// CredNajvaAPIKey it is the plain identifier. An empty value is
+	// ErrNotFound. CredEngageLabSecret is refused (an error that is not
+	// ErrNotFound): the master secret is not unique across apps, so callers
+	// look the app up by CredEngageLabAppKey and compare the secret's hash
+	// in constant time (internal/apps does).
 	AppByCredential(ctx context.Context, kind CredentialKind, value []byte) (App, error)
 	// ListApps returns every app, oldest first.
 	ListApps(ctx context.Context) ([]App, error)
@@ -51,7 +55,7 @@ type CredentialKind string
 const (
 	CredAPIKey          CredentialKind = "api_key"                 // hashed
 	CredEngageLabAppKey CredentialKind = "engagelab_app_key"       // plain identifier
-	CredEngageLabSecret CredentialKind = "engagelab_master_secret" // hashed, not unique alone
+	CredEngageLabSecret CredentialKind = "engagelab_master_secret" // hashed, not unique alone, never a lookup key
 	CredNajvaToken      CredentialKind = "najva_token"             // hashed
 	CredNajvaAPIKey     CredentialKind = "najva_api_key"           // plain uuid
 	CredWebtoappKey     CredentialKind = "webtoapp_api_key"        // hashed
@@ -118,12 +122,15 @@ type TagChange struct {
 }
 
 // SubscriberUpdate holds the fields to change; nil pointers stay as they are.
+// Times are set as given (they may move back); a zero LastClickedAt stores
+// "never".
 type SubscriberUpdate struct {
-	Tags         *TagChange
-	Alias        *string // "" unbinds
-	Language     *string
-	Timezone     *string
-	LastActiveAt *time.Time
+	Tags          *TagChange
+	Alias         *string // "" unbinds
+	Language      *string
+	Timezone      *string
+	LastActiveAt  *time.Time
+	LastClickedAt *time.Time // a notification was clicked (service worker report)
 }
 
 // SubscriberFilter narrows ListSubscribers. Zero fields do not filter.
@@ -152,9 +159,16 @@ type UpsertResult struct {
 // Subscribers keeps an app's registered devices, their tags and aliases.
 type Subscribers interface {
 	// UpsertSubscriber inserts s, or, when the app already has a subscriber
-	// with the same channel and token, updates it in place and keeps its ID
-	// and RegistrationID. s.RegistrationID is used only on insert. Tags
-	// given replace the stored set; nil Tags keep it.
+	// with the same channel and token, updates it in place and keeps its ID,
+	// RegistrationID and CreatedAt. s.RegistrationID is used only on insert;
+	// empty, the store issues a random one. Zero CreatedAt, UpdatedAt and
+	// LastActiveAt are stamped with the store's clock; non-zero ones are
+	// kept (an import keeps its history). On update, empty strings and byte
+	// slices keep the stored value (a re-registration without an alias does
+	// not unbind it), and LastActiveAt and LastClickedAt never move back.
+	// Tags given replace the stored set (an empty non-nil slice clears it);
+	// nil Tags keep it. ErrNotFound if the app does not exist; ErrConflict
+	// if s.RegistrationID is already used, by any app.
 	UpsertSubscriber(ctx context.Context, s Subscriber) (UpsertResult, error)
 	// UpsertSubscribers does the same for many rows in one transaction and
 	// returns how many were created and updated. Bulk registration and
@@ -163,6 +177,9 @@ type Subscribers interface {
 	// Subscriber returns one subscriber by registration id.
 	Subscriber(ctx context.Context, appID, registrationID string) (Subscriber, error)
 	// UpdateSubscriber applies u and returns the row after the change.
+	// TagChange.Remove is applied before Add, so a tag named in both ends up
+	// set. An update that changes nothing leaves UpdatedAt alone; any other
+	// stamps it. ErrNotFound if the app has no such subscriber.
 	UpdateSubscriber(ctx context.Context, appID, registrationID string, u SubscriberUpdate) (Subscriber, error)
 	// DeleteSubscriber removes one subscriber and its tags.
 	DeleteSubscriber(ctx context.Context, appID, registrationID string) error
@@ -175,10 +192,12 @@ type Subscribers interface {
 	CountSubscribers(ctx context.Context, appID string, f SubscriberFilter) (int64, error)
 	// ListTags returns the app's tags with their subscriber counts, by tag.
 	ListTags(ctx context.Context, appID string) ([]TagCount, error)
-	// DeleteTag removes a tag from every subscriber of the app and returns
-	// how many lost it.
+	// DeleteTag removes a tag from every subscriber of the app, stamps their
+	// UpdatedAt, and returns how many lost it. A tag nobody has is 0, not an
+	// error; the subscribers themselves stay.
 	DeleteTag(ctx context.Context, appID, tag string) (int64, error)
-	// UnbindAlias clears an alias from every subscriber of the app and
-	// returns how many were unbound.
+	// UnbindAlias clears an alias from every subscriber of the app that has
+	// it, stamps their UpdatedAt, and returns how many were unbound. An
+	// alias nobody has, and the empty alias, are 0, not an error.
 	UnbindAlias(ctx context.Context, appID, alias string) (int64, error)
 }

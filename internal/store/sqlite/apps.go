@@ -56,8 +56,6 @@ func credentialColumn(kind store.CredentialKind) (col string, text bool, ok bool
 		return "api_key_hash", false, true
 	case store.CredEngageLabAppKey:
 		return "engagelab_app_key", true, true
-	case store.CredEngageLabSecret:
-		return "engagelab_secret_hash", false, true
 	case store.CredNajvaToken:
 		return "najva_token_hash", false, true
 	case store.CredNajvaAPIKey:
@@ -69,11 +67,14 @@ func credentialColumn(kind store.CredentialKind) (col string, text bool, ok bool
 }
 
 // AppByCredential returns the app owning a credential. An empty value
-// matches nothing. The EngageLab master secret is not unique on its own: if
-// two apps share one, the lookup fails with store.ErrConflict rather than
-// pick either (callers should look up by the app key and compare the
-// secret).
+// matches nothing. The EngageLab master secret is refused: it is not unique
+// on its own, so callers look up by the app key and compare the secret.
+// Every other kind is UNIQUE; finding two apps anyway is store.ErrConflict
+// rather than a pick of either.
 func (s *Store) AppByCredential(ctx context.Context, kind store.CredentialKind, value []byte) (store.App, error) {
+	if kind == store.CredEngageLabSecret {
+		return store.App{}, fmt.Errorf("sqlite: app by %s: not a lookup key (look up by %s and compare the secret)", kind, store.CredEngageLabAppKey)
+	}
 	col, text, ok := credentialColumn(kind)
 	if !ok {
 		return store.App{}, fmt.Errorf("sqlite: app by credential: unknown kind %q", kind)

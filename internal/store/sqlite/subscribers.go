@@ -79,6 +79,9 @@ func applyUpdate(ctx context.Context, tx *sql.Tx, appID string, id int64, u stor
 	if u.LastActiveAt != nil {
 		set("last_active_at", toMS(*u.LastActiveAt))
 	}
+	if u.LastClickedAt != nil {
+		set("last_clicked_at", nullMS(*u.LastClickedAt))
+	}
 	if len(sets) == 0 && u.Tags == nil {
 		return nil
 	}

@@ -47,17 +47,12 @@ func withCredential(a store.App, kind store.CredentialKind, v []byte) store.App 
 	return a
 }
 
-var (
-	// uniqueKinds are the credentials that identify an app on their own.
-	uniqueKinds = []store.CredentialKind{
-		store.CredAPIKey, store.CredEngageLabAppKey, store.CredNajvaToken,
-		store.CredNajvaAPIKey, store.CredWebtoappKey,
-	}
-	allKinds = []store.CredentialKind{
-		store.CredAPIKey, store.CredEngageLabAppKey, store.CredNajvaToken,
-		store.CredNajvaAPIKey, store.CredWebtoappKey, store.CredEngageLabSecret,
-	}
-)
+// uniqueKinds are the credentials that identify an app on their own: the
+// kinds AppByCredential looks up. CredEngageLabSecret is not one of them.
+var uniqueKinds = []store.CredentialKind{
+	store.CredAPIKey, store.CredEngageLabAppKey, store.CredNajvaToken,
+	store.CredNajvaAPIKey, store.CredWebtoappKey,
+}
 
 func checkApp(t *testing.T, what string, got, want store.App) {
 	t.Helper()
@@ -152,6 +147,22 @@ func testApps(t *testing.T, open func(*testing.T) store.Store) {
 		}
 	})
 
+	t.Run("EngageLabSecretIsNotALookupKey", func(t *testing.T) {
+		s := open(t)
+		a := newApp(t, s, "alpha")
+		for _, v := range [][]byte{a.EngageLabSecretHash, []byte("unknown"), nil} {
+			got, err := s.AppByCredential(t.Context(), store.CredEngageLabSecret, v)
+			if err == nil || errors.Is(err, store.ErrNotFound) || got.ID != "" {
+				t.Errorf("AppByCredential(engagelab master secret %x) = %q, %v; want a refusal that is not ErrNotFound", v, got.ID, err)
+			}
+		}
+		// The secret's hash is still kept, for the caller to compare.
+		got, err := s.AppByCredential(t.Context(), store.CredEngageLabAppKey, []byte(a.EngageLabAppKey))
+		if err != nil || !slices.Equal(got.EngageLabSecretHash, a.EngageLabSecretHash) {
+			t.Errorf("by app key: secret hash %x, %v; want %x", got.EngageLabSecretHash, err, a.EngageLabSecretHash)
+		}
+	})
+
 	t.Run("AppsWithoutCredentialsDoNotClash", func(t *testing.T) {
 		s := open(t)
 		for _, id := range []string{"one", "two", "three"} {
@@ -159,7 +170,7 @@ func testApps(t *testing.T, open func(*testing.T) store.Store) {
 				t.Fatalf("CreateApp(%s): %v", id, err)
 			}
 		}
-		for _, kind := range allKinds {
+		for _, kind := range uniqueKinds {
 			if _, err := s.AppByCredential(t.Context(), kind, nil); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("AppByCredential(%s, empty) error = %v, want ErrNotFound", kind, err)
 			}
@@ -170,7 +181,7 @@ func testApps(t *testing.T, open func(*testing.T) store.Store) {
 		s := open(t)
 		a := newApp(t, s, "alpha")
 		b := newApp(t, s, "beta")
-		for _, kind := range allKinds {
+		for _, kind := range uniqueKinds {
 			t.Run(string(kind), func(t *testing.T) {
 				for _, want := range []store.App{a, b} {
 					got, err := s.AppByCredential(t.Context(), kind, credential(want, kind))
@@ -241,7 +252,7 @@ func testApps(t *testing.T, open func(*testing.T) store.Store) {
 		}
 		u.CreatedAt = a.CreatedAt // kept
 		checkApp(t, "after UpdateApp", got, u)
-		for _, kind := range allKinds {
+		for _, kind := range uniqueKinds {
 			if _, err := s.AppByCredential(t.Context(), kind, credential(a, kind)); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("old %s still finds an app: error = %v", kind, err)
 			}

@@ -30,6 +30,10 @@
 //   - DeleteTag and UnbindAlias of a value nobody has return 0, not an
 //     error.
 //   - Empty credentials are "none": they never clash and never match.
+//     CredEngageLabSecret is no lookup key: AppByCredential refuses it
+//     with an error that is not ErrNotFound.
+//   - SubscriberUpdate sets LastActiveAt and LastClickedAt as given (they
+//     may move back); a zero LastClickedAt is "never".
 //   - Messages: see store.Messages; the suite pins that a message of
 //     another app is ErrNotFound for every method and runs no callback,
 //     that outcomes already final are never counted again, and that a

@@ -16,21 +16,49 @@ func testUpdate(t *testing.T, open func(*testing.T) store.Store) {
 		newApp(t, s, "a")
 		sub := mustUpsert(t, s, webpush("a", 1, "t1"))
 		active := ms(time.Now().Add(-3 * time.Hour))
+		clicked := ms(time.Now().Add(-4 * time.Hour))
 		got, err := s.UpdateSubscriber(t.Context(), "a", sub.RegistrationID, store.SubscriberUpdate{
-			Alias:        ptr("carol"),
-			Language:     ptr("de"),
-			Timezone:     ptr("Europe/Berlin"),
-			LastActiveAt: &active,
+			Alias:         ptr("carol"),
+			Language:      ptr("de"),
+			Timezone:      ptr("Europe/Berlin"),
+			LastActiveAt:  &active,
+			LastClickedAt: &clicked,
 		})
 		if err != nil {
 			t.Fatalf("UpdateSubscriber: %v", err)
 		}
 		want := sub
 		want.Alias, want.Language, want.Timezone, want.LastActiveAt = "carol", "de", "Europe/Berlin", active
+		want.LastClickedAt = clicked
 		checkSub(t, "result", got, want)
 		checkSub(t, "stored", mustGet(t, s, "a", sub.RegistrationID), want)
 		if got.UpdatedAt.Before(sub.UpdatedAt) {
 			t.Errorf("UpdatedAt went back: %v < %v", got.UpdatedAt, sub.UpdatedAt)
+		}
+	})
+
+	t.Run("LastClickedAt", func(t *testing.T) {
+		s := open(t)
+		newApp(t, s, "a")
+		sub := mustUpsert(t, s, webpush("a", 1))
+		if !sub.LastClickedAt.IsZero() {
+			t.Fatalf("new subscriber LastClickedAt = %v, want zero", sub.LastClickedAt)
+		}
+		for i, at := range []time.Time{ms(time.Now().Add(-time.Minute)), ms(time.Now().Add(-time.Hour)), {}} {
+			// Set as given, even back in time; zero is "never".
+			got, err := s.UpdateSubscriber(t.Context(), "a", sub.RegistrationID, store.SubscriberUpdate{LastClickedAt: &at})
+			if err != nil {
+				t.Fatalf("step %d: UpdateSubscriber: %v", i, err)
+			}
+			stored := mustGet(t, s, "a", sub.RegistrationID)
+			for what, v := range map[string]time.Time{"result": got.LastClickedAt, "stored": stored.LastClickedAt} {
+				if v.IsZero() != at.IsZero() || !at.IsZero() && !sameMS(v, at) {
+					t.Errorf("step %d: %s LastClickedAt = %v, want %v", i, what, v, at)
+				}
+			}
+			if !sameMS(stored.LastActiveAt, sub.LastActiveAt) || stored.Alias != sub.Alias {
+				t.Errorf("step %d: a click update changed other fields: %+v", i, stored)
+			}
 		}
 	})
 
