@@ -38,6 +38,7 @@ Usage:
   herald app list [--json]
   herald app rotate-key --app ID --kind KIND [--json]
   herald config [serve flags]       print the effective serve settings
+  herald bench webpush|crypto [flags] [--json]   measure delivery (herald bench webpush -h)
   herald version
 
 Every command that touches the store takes --data DIR (env HERALD_DATA,
@@ -59,6 +60,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runApp(ctx, args[1:], env)
 	case "config":
 		err = runConfig(args[1:], env)
+	case "bench":
+		err = runBench(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "herald", Version)
 	case "help", "-h", "--help":

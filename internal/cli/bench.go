@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/heraldpush/herald/internal/bench"
+	"github.com/heraldpush/herald/internal/testpush"
+)
+
+// defaultResults is where bench runs leave their JSON.
+const defaultResults = "bench-results"
+
+// runBench is `herald bench webpush|crypto`: see internal/bench.
+func runBench(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 {
+		return usageError{"bench: want a kind: webpush or crypto"}
+	}
+	switch args[0] {
+	case "webpush":
+		return benchWebPush(ctx, args[1:], env)
+	case "crypto":
+		return benchCrypto(ctx, args[1:], env)
+	}
+	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush or crypto", args[0])}
+}
+
+// benchFlags are what every bench kind takes.
+type benchFlags struct {
+	asJSON  bool
+	results string
+}
+
+func (b *benchFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&b.asJSON, "json", false, "print the result as one JSON object instead of a table (the table goes to stderr)")
+	fs.StringVar(&b.results, "results", defaultResults, `directory that keeps each run's JSON, named KIND-TIMESTAMP.json ("" keeps none)`)
+}
+
+func benchWebPush(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("herald bench webpush", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var bf benchFlags
+	bf.register(fs)
+	var o bench.WebPushOptions
+	fs.IntVar(&o.Subscribers, "subscribers", 0, "recipients of the one message (required)")
+	verify := fs.String("verify", "all", "what testpush checks: all (every JWT verified, every payload decrypted) or sample")
+	fs.IntVar(&o.SampleEvery, "sample-every", testpush.DefaultSampleEvery, "with --verify sample, decrypt one payload in this many")
+	fs.IntVar(&o.HTTP, "http", 2, "protocol to testpush, over TLS: 1 (HTTP/1.1) or 2 (HTTP/2)")
+	cryptoSecs := fs.Float64("crypto-seconds", 1, "length of each half of the crypto measurement run first (0 skips it)")
+	fs.IntVar(&o.Probes, "probes", 20, "one-recipient sends after the big one, for accept→push latency when idle (0 skips them)")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "longest the send may take")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the send to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("bench webpush: unexpected argument %q", fs.Arg(0))}
+	}
+	if o.Subscribers <= 0 {
+		return usageError{"bench webpush: --subscribers N is required"}
+	}
+	switch *verify {
+	case "all":
+		o.Verify = testpush.VerifyAll
+	case "sample":
+		o.Verify = testpush.VerifySample
+	default:
+		return usageError{fmt.Sprintf("bench webpush: --verify %q: want sample or all", *verify)}
+	}
+	if o.HTTP != 1 && o.HTTP != 2 {
+		return usageError{fmt.Sprintf("bench webpush: --http %d: want 1 or 2", o.HTTP)}
+	}
+	o.CryptoDuration = negativeIfZero(time.Duration(*cryptoSecs * float64(time.Second)))
+	if o.Probes == 0 {
+		o.Probes = -1
+	}
+	o.Progress, o.Terminal = env.Stderr, isTerminal(env.Stderr)
+	o.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench webpush: %w", err)
+		}
+		defer f.Close()
+		o.CPUProfile = f
+	}
+	r, err := bench.WebPush(ctx, o)
+	if err != nil && !errors.Is(err, bench.ErrUnaccounted) {
+		return err
+	}
+	if perr := report(env, bf, "webpush", r, r.StartedAt, r.WriteTable); perr != nil {
+		return errors.Join(err, perr)
+	}
+	return err
+}
+
+func benchCrypto(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("herald bench crypto", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var bf benchFlags
+	bf.register(fs)
+	secs := fs.Float64("seconds", 3, "length of each of the two measurements (one core, all cores)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("bench crypto: unexpected argument %q", fs.Arg(0))}
+	}
+	if *secs <= 0 {
+		return usageError{"bench crypto: --seconds must be above 0"}
+	}
+	r, err := bench.Crypto(ctx, time.Duration(*secs*float64(time.Second)))
+	if err != nil {
+		return err
+	}
+	return report(env, bf, "crypto", r, r.StartedAt, r.WriteTable)
+}
+
+// report prints v as JSON or as its table, and keeps its JSON in the
+// results directory.
+func report(env Env, bf benchFlags, kind string, v any, at time.Time, table func(io.Writer) error) error {
+	if bf.results != "" {
+		path, err := bench.SaveResult(bf.results, kind, v, at)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stderr, "result saved in", path)
+	}
+	if !bf.asJSON {
+		return table(env.Stdout)
+	}
+	if err := table(env.Stderr); err != nil {
+		return err
+	}
+	return json.NewEncoder(env.Stdout).Encode(v)
+}
+
+func negativeIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// isTerminal says whether w is a character device (a terminal), where a
+// progress bar may redraw itself.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
