@@ -39,10 +39,13 @@ func TestCreateAndAuthenticate(t *testing.T) {
 		t.Fatal("two apps share a credential")
 	}
 	for name, find := range map[string]func() (string, error){
-		"api key":   func() (string, error) { x, err := svc.ByAPIKey(ctx, a.APIKey); return x.ID, err },
-		"webtoapp":  func() (string, error) { x, err := svc.ByWebtoappKey(ctx, a.Webtoapp.APIKey); return x.ID, err },
-		"najva":     func() (string, error) { x, err := svc.ByNajvaToken(ctx, a.Najva.Token); return x.ID, err },
-		"engagelab": func() (string, error) { x, err := svc.ByEngageLab(ctx, a.EngageLab.AppKey, a.EngageLab.MasterSecret); return x.ID, err },
+		"api key":  func() (string, error) { x, err := svc.ByAPIKey(ctx, a.APIKey); return x.ID, err },
+		"webtoapp": func() (string, error) { x, err := svc.ByWebtoappKey(ctx, a.Webtoapp.APIKey); return x.ID, err },
+		"najva":    func() (string, error) { x, err := svc.ByNajvaToken(ctx, a.Najva.Token); return x.ID, err },
+		"engagelab": func() (string, error) {
+			x, err := svc.ByEngageLab(ctx, a.EngageLab.AppKey, a.EngageLab.MasterSecret)
+			return x.ID, err
+		},
 	} {
 		if id, err := find(); err != nil || id != a.ID {
 			t.Errorf("%s: %s, %v", name, id, err)

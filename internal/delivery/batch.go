@@ -30,8 +30,28 @@ func (e *Engine) sendBatch(ctx context.Context, m store.Message, c Content, a de
 	}
 	tick := time.NewTicker(e.o.FlushInterval)
 	defer tick.Stop()
+	pace := time.NewTimer(0)
+	defer pace.Stop()
 feed:
-	for _, sub := range subs {
+	for i, sub := range subs {
+		// A throttled batch hands out recipient i at its share of the
+		// window; a batch that starts late catches up at once.
+		if due := a.dueAt(i, len(subs)); !due.IsZero() {
+			if wait := due.Sub(e.o.Now()); wait > 0 {
+				pace.Reset(wait)
+			wait:
+				for {
+					select {
+					case <-pace.C:
+						break wait
+					case <-tick.C:
+						rec.flush(ctx, false)
+					case <-ctx.Done():
+						break feed
+					}
+				}
+			}
+		}
 		for {
 			select {
 			case work <- sub:
@@ -53,6 +73,15 @@ feed:
 		return err
 	}
 	return ctx.Err()
+}
+
+// dueAt is when recipient i of n of a paced batch is due; zero when the
+// batch is not paced.
+func (a deliverArgs) dueAt(i, n int) time.Time {
+	if a.Start.IsZero() || n == 0 {
+		return time.Time{}
+	}
+	return a.Start.Add(a.End.Sub(a.Start) * time.Duration(i) / time.Duration(n))
 }
 
 // outcome is one recipient's result, with when to retry it.

@@ -118,14 +118,25 @@ func TestPayloadLanguages(t *testing.T) {
 	}
 }
 
-func TestSpreadAt(t *testing.T) {
+func TestPacing(t *testing.T) {
 	e := testEngine(time.Now())
 	start := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	m := store.Message{SendAt: start, SpreadSeconds: 600}
-	if at := e.spreadAt(m, 500, 1000); !at.Equal(start.Add(5 * time.Minute)) {
-		t.Errorf("half-way batch at %v", at)
+	m := store.Message{SendAt: start, SpreadSeconds: 120}
+	if n := e.paceSize(m, 10000); n != 834 {
+		t.Errorf("pace size for 10,000 over 2 minutes: %d, want 834 (10 s at 83.3/s)", n)
 	}
-	if at := e.spreadAt(store.Message{SendAt: start}, 500, 1000); !at.IsZero() {
-		t.Errorf("unspread batch at %v", at)
+	w := e.window(m, 5000, 834, 10000)
+	if !w.start.Equal(start.Add(time.Minute)) || !w.end.Equal(start.Add(time.Duration(float64(2*time.Minute)*5834/10000))) {
+		t.Errorf("window %v – %v", w.start, w.end)
+	}
+	if w := e.window(store.Message{SendAt: start}, 0, 500, 1000); !w.start.IsZero() {
+		t.Errorf("unthrottled window %v", w)
+	}
+	a := deliverArgs{Start: start, End: start.Add(10 * time.Second)}
+	if d := a.dueAt(5, 10); !d.Equal(start.Add(5 * time.Second)) {
+		t.Errorf("recipient 5 of 10 due at %v", d)
+	}
+	if d := (deliverArgs{}).dueAt(5, 10); !d.IsZero() {
+		t.Errorf("unpaced recipient due at %v", d)
 	}
 }

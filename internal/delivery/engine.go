@@ -90,7 +90,7 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &fanoutWorker{e: e})
 	river.AddWorker(workers, &deliverWorker{e: e})
-	queues := map[string]river.QueueConfig{queueFanout: {MaxWorkers: o.FanoutWorkers}}
+	queues := map[string]river.QueueConfig{queueFanout: {MaxWorkers: o.FanoutWorkers}, queuePaced: {MaxWorkers: 16}}
 	for _, ch := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
 		n := o.Workers[ch]
 		if n <= 0 {

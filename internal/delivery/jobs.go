@@ -32,6 +32,10 @@ type deliverArgs struct {
 	Channel   store.Channel `json:"channel"`
 	IDs       []int64       `json:"ids"`
 	Attempt   int           `json:"attempt,omitempty"`
+	// Start and End, when set, pace the batch: its sends are spread evenly
+	// over [Start, End] (a throttled message).
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
 }
 
 func (deliverArgs) Kind() string { return "herald.deliver" }
@@ -57,25 +61,27 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		return nil
 	}
 	total := int64(-1)
+	size := e.o.BatchSize
 	if m.SpreadSeconds > 0 {
 		if total, err = e.store.CountAudience(ctx, a.AppID, m.Audience); err != nil {
 			return err
 		}
+		size = e.paceSize(m, total)
 	}
 	cursor, enqueued := m.FanoutCursor, m.Targeted
 	for {
-		page, err := e.store.AudiencePage(ctx, a.AppID, m.Audience, cursor, e.o.BatchSize)
+		page, err := e.store.AudiencePage(ctx, a.AppID, m.Audience, cursor, size)
 		if err != nil {
 			return err
 		}
-		done := len(page) < e.o.BatchSize
+		done := len(page) < size
 		next := cursor
 		if len(page) > 0 {
 			next = page[len(page)-1].ID
 		}
-		at := e.spreadAt(m, enqueued, total)
+		w := e.window(m, enqueued, int64(len(page)), total)
 		m, err = e.store.AdvanceFanout(ctx, a.AppID, a.MessageID, next, int64(len(page)), done, func(ctx context.Context, tx *sql.Tx) error {
-			return e.enqueueBatches(ctx, tx, m, page, at)
+			return e.enqueueBatches(ctx, tx, m, page, w)
 		})
 		if err != nil {
 			return err
@@ -88,19 +94,46 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 	}
 }
 
-// spreadAt is when the batch starting at recipient number `enqueued` of
-// `total` is due, when the message is spread over SpreadSeconds: a
-// constant rate from SendAt. Zero means now.
-func (e *Engine) spreadAt(m store.Message, enqueued, total int64) time.Time {
+// paceWindow is how long one batch of a throttled message sends for, and
+// paceLead how early its job is scheduled: River releases scheduled jobs
+// every few seconds, so the job starts early and waits for its window.
+const (
+	paceWindow = 10 * time.Second
+	paceLead   = 15 * time.Second
+	maxPaced   = 5000
+)
+
+// queuePaced holds throttled batches: they wait for their window, so they
+// get workers of their own rather than hold up unthrottled sends.
+const queuePaced = "paced"
+
+// paceSize is the batch size of a throttled message: what it sends in one
+// pace window at its constant rate.
+func (e *Engine) paceSize(m store.Message, total int64) int {
+	rate := float64(total) / float64(m.SpreadSeconds)
+	n := int(rate*paceWindow.Seconds()) + 1
+	return min(max(n, 1), maxPaced)
+}
+
+// window is the time a batch of n recipients, starting at recipient number
+// `enqueued` of `total`, must be sent in when the message is spread over
+// SpreadSeconds at a constant rate from SendAt. Zero for an unthrottled
+// message.
+type window struct{ start, end time.Time }
+
+func (e *Engine) window(m store.Message, enqueued, n, total int64) window {
 	if m.SpreadSeconds <= 0 || total <= 0 {
-		return time.Time{}
+		return window{}
 	}
-	span := time.Duration(m.SpreadSeconds) * time.Second
-	return m.SendAt.Add(time.Duration(float64(span) * float64(enqueued) / float64(total)))
+	span := float64(time.Duration(m.SpreadSeconds) * time.Second)
+	at := func(k int64) time.Time {
+		return m.SendAt.Add(time.Duration(span * float64(min(k, total)) / float64(total)))
+	}
+	return window{start: at(enqueued), end: at(enqueued + n)}
 }
 
 // enqueueBatches inserts one batch job per channel present in page.
-func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message, page []store.Recipient, at time.Time) error {
+func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message, page []store.Recipient, w window) error {
 	if len(page) == 0 {
 		return nil
 	}
@@ -112,11 +145,19 @@ func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message
 		}
 		byChannel[r.Channel] = append(byChannel[r.Channel], r.ID)
 	}
+	var at time.Time
+	if !w.start.IsZero() {
+		at = w.start.Add(-paceLead)
+	}
 	params := make([]river.InsertManyParams, 0, len(order))
 	for _, ch := range order {
+		q := queueFor(ch)
+		if !w.start.IsZero() {
+			q = queuePaced
+		}
 		params = append(params, river.InsertManyParams{
-			Args:       deliverArgs{AppID: m.AppID, MessageID: m.ID, Channel: ch, IDs: byChannel[ch]},
-			InsertOpts: &river.InsertOpts{Queue: queueFor(ch), ScheduledAt: at},
+			Args:       deliverArgs{AppID: m.AppID, MessageID: m.ID, Channel: ch, IDs: byChannel[ch], Start: w.start, End: w.end},
+			InsertOpts: &river.InsertOpts{Queue: q, ScheduledAt: at},
 		})
 	}
 	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
