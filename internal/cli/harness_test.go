@@ -53,6 +53,9 @@ type server struct {
 	URL  string
 	Data string
 	Logs *syncBuffer
+	// Stop shuts the server down (SIGTERM-like) and waits for it; the
+	// test's cleanup does it too.
+	Stop func()
 }
 
 // startServer runs herald serve on 127.0.0.1:0 in dataDir until the test ends.
@@ -71,13 +74,14 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	}()
 	select {
 	case a := <-addr:
-		t.Cleanup(func() {
+		stop := sync.OnceFunc(func() {
 			cancel()
 			if code := <-done; code != 0 {
 				t.Errorf("herald serve exited %d: %s", code, logs.String())
 			}
 		})
-		return &server{URL: "http://" + a, Data: dataDir, Logs: logs}
+		t.Cleanup(stop)
+		return &server{URL: "http://" + a, Data: dataDir, Logs: logs, Stop: stop}
 	case code := <-done:
 		cancel()
 		t.Fatalf("herald serve exited %d before listening: %s", code, logs.String())
