@@ -150,3 +150,12 @@ func TestCredentialsEqual(t *testing.T) {
 		t.Error("ErrNoCredentials does not wrap")
 	}
 }
+
+func TestNotificationLogValueHidesToken(t *testing.T) {
+	var sb strings.Builder
+	n := Notification{AppID: "app1", Token: deviceToken(1), Title: "secret title"}
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("x", "n", n)
+	if strings.Contains(sb.String(), deviceToken(1)) || strings.Contains(sb.String(), "secret title") || !strings.Contains(sb.String(), "app1") {
+		t.Fatalf("logged %q", sb.String())
+	}
+}

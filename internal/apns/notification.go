@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -262,4 +263,19 @@ func validUUID(s string) bool {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// LogValue keeps the device token, which identifies a person's device, and
+// the text out of logs.
+func (n Notification) LogValue() slog.Value {
+	tok := n.Token
+	if len(tok) > 8 {
+		tok = tok[:8] + "…"
+	}
+	return slog.GroupValue(
+		slog.String("app_id", n.AppID),
+		slog.String("token", tok),
+		slog.String("push_type", string(n.PushType())),
+		slog.String("collapse_id", n.CollapseID),
+	)
 }
