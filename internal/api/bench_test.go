@@ -45,7 +45,7 @@ func BenchmarkRegister(b *testing.B) {
 	}
 	policy, _ := egress.New([]string{"127.0.0.1"})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(server.Handler(log, st, api.New(api.Deps{Apps: appSvc, Registry: registry.New(st, policy, time.Now), Log: log})))
+	srv := httptest.NewServer(server.Handler(log, st, nil, api.New(api.Deps{Apps: appSvc, Registry: registry.New(st, policy, time.Now), Log: log})))
 	defer srv.Close()
 
 	k, _ := ecdh.P256().GenerateKey(rand.Reader)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,23 @@ func TestSendReachesEverySubscriber(t *testing.T) {
 		}
 		if got[0].Urgency != "high" || got[0].TTL <= 0 || got[0].TTL > 3600 {
 			t.Fatalf("headers: urgency %q ttl %d", got[0].Urgency, got[0].TTL)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	metrics.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`herald_pushes_total{channel="webpush",outcome="sent"} 1000`,
+		`herald_delivery_delay_seconds_count{channel="webpush"} 1000`,
+		`herald_http_requests_total{code="202",route="POST /v1/messages"} 1`,
+		`herald_http_requests_total{code="201",route="POST /v1/subscribers"} 1000`,
+	} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }

@@ -9,10 +9,12 @@ import (
 
 	"github.com/heraldpush/herald/internal/api"
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/compat/engagelab"
 	"github.com/heraldpush/herald/internal/compat/guide"
 	"github.com/heraldpush/herald/internal/config"
 	"github.com/heraldpush/herald/internal/delivery"
 	"github.com/heraldpush/herald/internal/egress"
+	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/secret"
 	"github.com/heraldpush/herald/internal/send"
@@ -58,11 +60,12 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("default-app %s: %w", c.DefaultApp, err)
 		}
 	}
+	met := metrics.New(st.db)
 	wp := delivery.NewWebPush(appSvc, policy, delivery.WebPushOptions{}, time.Now)
 	defer wp.Close()
 	engine, err := delivery.New(ctx, st, st.db, st.driver,
 		map[store.Channel]delivery.Pusher{store.ChannelWebPush: wp}, log,
-		delivery.Options{SingleNode: st.singleNode})
+		delivery.Options{SingleNode: st.singleNode, Observer: met})
 	if err != nil {
 		return err
 	}
@@ -72,9 +75,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	sendSvc := send.New(engine, time.Now)
-	h := server.Handler(log, st,
+	h := server.Handler(log, st, met, met,
 		api.New(api.Deps{Apps: appSvc, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
+		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
 	)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -100,6 +100,7 @@ func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p 
 	// A TTL of zero means "now or never": one try, no retries.
 	if (m.TTL > 0 && !now.Before(expires)) || (m.TTL == 0 && a.Attempt > 0) {
 		o.Result = store.ResultExpired
+		e.o.Observer.Push(string(a.Channel), string(o.Result), 0)
 		return o
 	}
 	if p == nil {
@@ -117,10 +118,17 @@ func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p 
 		o.skip = true
 		return o
 	}
+	done := e.o.Now()
+	ch := string(a.Channel)
+	e.o.Observer.Push(ch, string(at.Result), done.Sub(now))
 	o.Result, o.Reason = at.Result, at.Reason
+	if at.Result == store.ResultSent {
+		e.o.Observer.Delivered(ch, done.Sub(m.SendAt))
+	}
 	if at.Result != store.ResultRetrying {
 		return o
 	}
+	e.o.Observer.Retry(ch, at.Reason)
 	switch retryAt := now.Add(max(e.backoff(a.Attempt), at.RetryAfter)); {
 	case a.Attempt+1 >= e.o.MaxAttempts:
 		o.Result, o.Reason = store.ResultFailed, "retries exhausted: "+at.Reason

@@ -35,7 +35,10 @@ type Options struct {
 	// RescueAfter is how long a job may run before another node takes it
 	// over (several nodes; 2m). It must exceed the longest batch.
 	RescueAfter time.Duration
-	Now         func() time.Time
+	// Observer receives every attempt's outcome (metrics); nil records
+	// nothing.
+	Observer Observer
+	Now      func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -61,6 +64,9 @@ func (o *Options) defaults() {
 	defD(&o.RescueAfter, 2*time.Minute)
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
 	}
 }
 

@@ -34,3 +34,17 @@ type Attempt struct {
 type Pusher interface {
 	Push(ctx context.Context, sub store.Subscriber, p Push) Attempt
 }
+
+// Observer is told about every attempt, for metrics. *metrics.Metrics
+// implements it; it must be safe for concurrent use.
+type Observer interface {
+	Push(channel, outcome string, took time.Duration)
+	Delivered(channel string, delay time.Duration)
+	Retry(channel, reason string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Push(string, string, time.Duration) {}
+func (noObserver) Delivered(string, time.Duration)    {}
+func (noObserver) Retry(string, string)               {}

@@ -21,8 +21,14 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Handler returns the whole HTTP surface.
-func Handler(log *slog.Logger, ready Pinger, mounts ...Mounter) http.Handler {
+// RequestObserver records each request (metrics); route is the mux
+// pattern that matched.
+type RequestObserver interface {
+	Request(route string, code int, took time.Duration)
+}
+
+// Handler returns the whole HTTP surface. obs may be nil.
+func Handler(log *slog.Logger, ready Pinger, obs RequestObserver, mounts ...Mounter) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -43,7 +49,7 @@ func Handler(log *slog.Logger, ready Pinger, mounts ...Mounter) http.Handler {
 	for _, m := range mounts {
 		m.Register(mux)
 	}
-	return recoverer(log, logRequests(log, mux))
+	return recoverer(log, logRequests(log, obs, mux))
 }
 
 // statusWriter remembers the status a handler wrote.
@@ -71,11 +77,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+func logRequests(log *slog.Logger, obs RequestObserver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		if obs != nil {
+			obs.Request(r.Pattern, sw.status, time.Since(start))
+		}
 		// Query strings are left out: some compat APIs carry keys there.
 		log.LogAttrs(r.Context(), slog.LevelDebug, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
