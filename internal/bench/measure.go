@@ -92,9 +92,14 @@ func (rn *run) wait(ctx context.Context, msg store.Message, accepted time.Time, 
 				msg.ID, rn.o.Timeout, rn.tp.Count(), rn.o.Subscribers, msg.State)
 		case <-tick.C:
 		}
-		p.update(min(rn.tp.Count(), rn.o.Subscribers))
+		n := min(rn.tp.Count(), rn.o.Subscribers)
+		p.update(n)
 		rss := rssMB()
 		r.RSSMinSendMB, r.RSSMaxSendMB = min(r.RSSMinSendMB, rss), max(r.RSSMaxSendMB, rss)
+		for len(r.RSSByTenth) < n*10/rn.o.Subscribers {
+			r.RSSByTenth = append(r.RSSByTenth, rss)
+			r.GoHeapByTenth = append(r.GoHeapByTenth, goHeapMB())
+		}
 		m, err := rn.h.st.Message(ctx, rn.appID, msg.ID)
 		if err != nil {
 			return msg, err

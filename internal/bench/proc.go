@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,16 @@ func mb(kb int64) float64 { return round1(float64(kb) / 1024) }
 // later peakRSSMB covers only what came after. It reports whether it could.
 func resetPeakRSS() bool {
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// goHeapMB is the Go heap in use (live and not yet swept), in MB.
+func goHeapMB() float64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return round1(float64(s[0].Value.Uint64()) / (1 << 20))
 }
 
 // loadAvg is the 1, 5 and 15 minute load averages, "" where unknown.

@@ -50,6 +50,9 @@ func (r WebPushResult) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "memory\tpeak RSS %.1f MB (%s); RSS %.1f MB before, %.1f–%.1f MB during, %.1f MB after (heap %.1f MB); setup peak %.1f MB\n",
 		r.PeakRSSMB, r.PeakRSSScope, r.RSSBeforeSendMB, r.RSSMinSendMB, r.RSSMaxSendMB, r.RSSAfterMB, r.HeapAfterMB, r.SetupPeakRSSMB)
+	if len(r.RSSByTenth) > 0 {
+		fmt.Fprintf(tw, "memory by tenth\tRSS %s MB; Go heap %s MB\n", floats(r.RSSByTenth), floats(r.GoHeapByTenth))
+	}
 	m := r.Message
 	fmt.Fprintf(tw, "message %d\t%s: targeted %s, sent %s, failed %d, pruned %d, expired %d%s\n", r.MessageID, m.State,
 		thousands(m.Targeted), thousands(m.Sent), m.Failed, m.Pruned, m.Expired, reasons(m.FailedReasons))
@@ -72,6 +75,14 @@ func msText(v float64) string {
 		return fmt.Sprintf("%.2f s", v/1000)
 	}
 	return fmt.Sprintf("%.1f ms", v)
+}
+
+func floats(v []float64) string {
+	s := make([]string, len(v))
+	for i, f := range v {
+		s[i] = fmt.Sprintf("%.0f", f)
+	}
+	return strings.Join(s, " ")
 }
 
 func sum(m map[string]uint64) uint64 {

@@ -133,7 +133,12 @@ type WebPushResult struct {
 	RSSMinSendMB    float64 `json:"rss_min_send_mb"` // sampled during the send
 	RSSMaxSendMB    float64 `json:"rss_max_send_mb"`
 	RSSAfterMB      float64 `json:"rss_after_mb"`
-	HeapAfterMB     float64 `json:"heap_after_mb"`
+	// RSSByTenth and GoHeapByTenth are RSS and the Go heap in use (MB)
+	// when each tenth of the pushes had been accepted: flat, or growing
+	// with the audience.
+	RSSByTenth    []float64 `json:"rss_mb_by_tenth"`
+	GoHeapByTenth []float64 `json:"go_heap_mb_by_tenth"`
+	HeapAfterMB   float64   `json:"heap_after_mb"`
 
 	// CPU time the process used from Send until the message was done,
 	// Herald and testpush together: a figure the machine's load does not
