@@ -236,7 +236,8 @@ func TestFailNextThenRecover(t *testing.T) {
 
 func TestSendTimeoutAndCancel(t *testing.T) {
 	srv, sa := startFake(t, fcmtest.Options{})
-	c := clientFor(t, srv, sa, Options{Timeout: 50 * time.Millisecond})
+	// Long enough for the token fetch (same Timeout) on a loaded machine.
+	c := clientFor(t, srv, sa, Options{Timeout: 500 * time.Millisecond})
 	gate := make(chan struct{})
 	defer close(gate)
 	srv.Fail("slow", fcmtest.Behavior{Gate: gate})

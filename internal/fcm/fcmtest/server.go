@@ -56,6 +56,8 @@ type Server struct {
 	base string
 	done chan struct{}
 
+	closeOnce sync.Once
+
 	amu      sync.RWMutex
 	accounts map[string]*account // by client_email
 	first    []byte              // the default account's JSON
@@ -143,11 +145,10 @@ func (s *Server) Client() *http.Client {
 
 // Close stops the Server, ending requests held by Behavior.Delay or Gate.
 func (s *Server) Close() error {
-	select {
-	case <-s.done:
+	first := false
+	s.closeOnce.Do(func() { close(s.done); first = true })
+	if !first {
 		return nil
-	default:
-		close(s.done)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
