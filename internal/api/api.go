@@ -16,6 +16,7 @@ import (
 // API holds the services the /v1 handlers use.
 type API struct {
 	apps     *apps.Service
+	channels *apps.Channels
 	registry *registry.Service
 	send     *send.Service
 	messages Messages
@@ -26,6 +27,7 @@ type API struct {
 // Deps are the services the API is built on.
 type Deps struct {
 	Apps      *apps.Service
+	Channels  *apps.Channels
 	Registry  *registry.Service
 	Send      *send.Service
 	Messages  Messages
@@ -35,7 +37,7 @@ type Deps struct {
 
 // New returns the /v1 API.
 func New(d Deps) *API {
-	return &API{apps: d.Apps, registry: d.Registry, send: d.Send, messages: d.Messages, cancel: d.Canceller, log: d.Log}
+	return &API{apps: d.Apps, channels: d.Channels, registry: d.Registry, send: d.Send, messages: d.Messages, cancel: d.Canceller, log: d.Log}
 }
 
 // handlerFunc is an authenticated handler: it gets the caller's app and
@@ -45,6 +47,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, app store.App) err
 // Register mounts the /v1 routes on mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/app", a.auth(a.getApp))
+	mux.Handle("PUT /v1/app/fcm", a.auth(a.putFCM))
+	mux.Handle("DELETE /v1/app/fcm", a.auth(a.deleteFCM))
+	mux.Handle("PUT /v1/app/apns", a.auth(a.putAPNs))
+	mux.Handle("DELETE /v1/app/apns", a.auth(a.deleteAPNs))
 	mux.Handle("POST /v1/subscribers", a.auth(a.register))
 	mux.Handle("GET /v1/subscribers", a.auth(a.listSubscribers))
 	mux.Handle("GET /v1/subscribers/{id}", a.auth(a.getSubscriber))

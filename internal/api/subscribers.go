@@ -8,7 +8,6 @@ import (
 	"github.com/heraldpush/herald/internal/jsonreq"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/store"
-	"github.com/heraldpush/herald/internal/webpush"
 )
 
 // PushSubscription is the browser's PushSubscription.toJSON().
@@ -255,16 +254,5 @@ func (a *API) unbindAlias(w http.ResponseWriter, r *http.Request, app store.App)
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int64{"unbound": n})
-	return nil
-}
-
-type appResponse struct {
-	ID             string `json:"id"`
-	Name           string `json:"name"`
-	VAPIDPublicKey string `json:"vapid_public_key"`
-}
-
-func (a *API) getApp(w http.ResponseWriter, r *http.Request, app store.App) error {
-	writeJSON(w, http.StatusOK, appResponse{ID: app.ID, Name: app.Name, VAPIDPublicKey: webpush.EncodeBase64(app.VAPIDPublicKey)})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 func runApp(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return usageError{"app: want a subcommand: create, list or rotate-key"}
+		return usageError{"app: want a subcommand: create, list, rotate-key, set-fcm or set-apns"}
 	}
 	fs := flag.NewFlagSet("herald app "+args[0], flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -23,6 +24,8 @@ func runApp(ctx context.Context, args []string, env Env) error {
 	sf.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	var name, id, kind *string
+	var saFile, keyFile, keyID, teamID, topic *string
+	var production *bool
 	switch args[0] {
 	case "create":
 		name = fs.String("name", "", "the app's name (required)")
@@ -30,8 +33,18 @@ func runApp(ctx context.Context, args []string, env Env) error {
 	case "rotate-key":
 		id = fs.String("app", "", "app id (required)")
 		kind = fs.String("kind", "", fmt.Sprintf("credential to rotate: one of %v (required)", apps.Kinds()))
+	case "set-fcm":
+		id = fs.String("app", "", "app id (required)")
+		saFile = fs.String("service-account", "", "the Firebase service-account JSON file (required)")
+	case "set-apns":
+		id = fs.String("app", "", "app id (required)")
+		keyFile = fs.String("key", "", "the AuthKey_<key id>.p8 file (required)")
+		keyID = fs.String("key-id", "", "the key's 10-character id (required)")
+		teamID = fs.String("team-id", "", "the Apple developer team id (required)")
+		topic = fs.String("topic", "", "the app's bundle id (required)")
+		production = fs.Bool("production", false, "use APNs production (default: the sandbox, for development builds)")
 	default:
-		return usageError{fmt.Sprintf("app: unknown subcommand %q: want create, list or rotate-key", args[0])}
+		return usageError{fmt.Sprintf("app: unknown subcommand %q: want create, list, rotate-key, set-fcm or set-apns", args[0])}
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -65,6 +78,33 @@ func runApp(ctx context.Context, args []string, env Env) error {
 			return err
 		}
 		return printCredentials(env, c, *asJSON)
+	case "set-fcm":
+		if *id == "" || *saFile == "" {
+			return usageError{"app set-fcm: --app and --service-account are required"}
+		}
+		b, err := os.ReadFile(*saFile)
+		if err != nil {
+			return err
+		}
+		info, err := apps.NewChannels(svc, st).SetFCM(ctx, *id, b)
+		if err != nil {
+			return err
+		}
+		return printInfo(env, info, *asJSON, fmt.Sprintf("FCM for %s: project %s, %s", *id, info.ProjectID, info.ClientEmail))
+	case "set-apns":
+		if *id == "" || *keyFile == "" || *keyID == "" || *teamID == "" || *topic == "" {
+			return usageError{"app set-apns: --app, --key, --key-id, --team-id and --topic are required"}
+		}
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		info, err := apps.NewChannels(svc, st).SetAPNs(ctx, *id, apps.APNsKey{P8: b, KeyID: *keyID, TeamID: *teamID, Topic: *topic, Production: *production})
+		if err != nil {
+			return err
+		}
+		where := map[bool]string{true: "production", false: "sandbox"}[info.Production]
+		return printInfo(env, info, *asJSON, fmt.Sprintf("APNs for %s: key %s, team %s, topic %s, %s", *id, info.KeyID, info.TeamID, info.Topic, where))
 	case "rotate-key":
 		if *id == "" || *kind == "" {
 			return usageError{"app rotate-key: --app and --kind are required"}
@@ -100,6 +140,15 @@ func runApp(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.CreatedAt.Format(time.RFC3339), a.EngageLabAppKey, a.NajvaAPIKey)
 	}
 	return tw.Flush()
+}
+
+// printInfo prints v as JSON, or text as a line.
+func printInfo(env Env, v any, asJSON bool, text string) error {
+	if asJSON {
+		return writeJSON(env, v)
+	}
+	_, err := fmt.Fprintln(env.Stdout, text)
+	return err
 }
 
 func writeJSON(env Env, v any) error {

@@ -37,6 +37,8 @@ Usage:
   herald app create --name N [--json]
   herald app list [--json]
   herald app rotate-key --app ID --kind KIND [--json]
+  herald app set-fcm --app ID --service-account FILE [--json]
+  herald app set-apns --app ID --key FILE --key-id K --team-id T --topic BUNDLE [--production] [--json]
   herald config [serve flags]       print the effective serve settings
   herald bench webpush|crypto [flags] [--json]   measure delivery (herald bench webpush -h)
   herald version

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/api"
+	"github.com/heraldpush/herald/internal/apns"
 	"github.com/heraldpush/herald/internal/apps"
 	"github.com/heraldpush/herald/internal/compat/engagelab"
 	"github.com/heraldpush/herald/internal/compat/guide"
 	"github.com/heraldpush/herald/internal/config"
 	"github.com/heraldpush/herald/internal/delivery"
 	"github.com/heraldpush/herald/internal/egress"
+	"github.com/heraldpush/herald/internal/fcm"
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/secret"
@@ -61,10 +63,23 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	met := metrics.New(st.db)
-	wp := delivery.NewWebPush(appSvc, policy, delivery.WebPushOptions{}, time.Now)
+	tlsConf, err := c.TLSConfig()
+	if err != nil {
+		return err
+	}
+	channels := apps.NewChannels(appSvc, st)
+	wp := delivery.NewWebPush(appSvc, policy, delivery.WebPushOptions{TLS: tlsConf}, time.Now)
 	defer wp.Close()
+	fcmP := fcm.NewPusher(channels.FCMAccount, fcm.PusherOptions{Client: fcm.Options{BaseURL: c.FCMURL}})
+	defer fcmP.Close()
+	apnsP := apns.NewPusher(channels.APNsCredentials, apns.PusherOptions{Client: apns.Options{BaseURL: c.APNsURL, TLS: tlsConf}})
+	defer apnsP.Close()
 	engine, err := delivery.New(ctx, st, st.db, st.driver,
-		map[store.Channel]delivery.Pusher{store.ChannelWebPush: wp}, log,
+		map[store.Channel]delivery.Pusher{
+			store.ChannelWebPush: wp,
+			store.ChannelFCM:     delivery.FCM{P: fcmP},
+			store.ChannelAPNs:    delivery.APNs{P: apnsP},
+		}, log,
 		delivery.Options{SingleNode: st.singleNode, Observer: met})
 	if err != nil {
 		return err
@@ -76,7 +91,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	sendSvc := send.New(engine, time.Now)
 	h := server.Handler(log, st, met, met,
-		api.New(api.Deps{Apps: appSvc, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
+		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
 		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
 	)

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,6 +36,9 @@ type Serve struct {
 	LogLevel        slog.Level    // debug, info, warn, error
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // grace period for in-flight requests
+	FCMURL          string        // FCM API base URL (tests point it at a fake)
+	APNsURL         string        // APNs base URL for both environments (tests)
+	CAFile          string        // extra CA certificates (PEM) trusted for outbound TLS
 }
 
 // SQLitePath is the embedded store's file inside the data directory.
@@ -56,6 +62,9 @@ func (c Serve) Redacted() []string {
 		"log-level=" + c.LogLevel.String(),
 		"log-format=" + c.LogFormat,
 		"shutdown-timeout=" + c.ShutdownTimeout.String(),
+		"fcm-url=" + c.FCMURL,
+		"apns-url=" + c.APNsURL,
+		"ca-file=" + c.CAFile,
 	}
 }
 
@@ -82,6 +91,9 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error (env HERALD_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (env HERALD_LOG_FORMAT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "grace period for in-flight work on SIGTERM (env HERALD_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.FCMURL, "fcm-url", "https://fcm.googleapis.com", "FCM HTTP v1 API base URL (env HERALD_FCM_URL)")
+	fs.StringVar(&c.APNsURL, "apns-url", "", "APNs base URL for both environments; empty for Apple's production and sandbox hosts (env HERALD_APNS_URL)")
+	fs.StringVar(&c.CAFile, "ca-file", "", "PEM file of extra CA certificates trusted for outbound TLS (env HERALD_CA_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return Serve{}, err
 	}
@@ -102,6 +114,9 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	env("default-app", "HERALD_DEFAULT_APP", &c.DefaultApp)
 	env("log-level", "HERALD_LOG_LEVEL", &level)
 	env("log-format", "HERALD_LOG_FORMAT", &c.LogFormat)
+	env("fcm-url", "HERALD_FCM_URL", &c.FCMURL)
+	env("apns-url", "HERALD_APNS_URL", &c.APNsURL)
+	env("ca-file", "HERALD_CA_FILE", &c.CAFile)
 	if v := getenv("HERALD_SHUTDOWN_TIMEOUT"); v != "" && !set["shutdown-timeout"] {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -132,10 +147,35 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	if c.Store != "" && c.Store != "sqlite" {
 		errs = append(errs, fmt.Errorf("store: %q is not supported yet; leave it empty for the embedded SQLite store", c.Store))
 	}
+	for name, u := range map[string]string{"fcm-url": c.FCMURL, "apns-url": c.APNsURL} {
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", name, u))
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout: must be positive"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// TLSConfig returns the client TLS config for outbound connections: the
+// system roots plus CAFile's certificates, or nil when there is no CAFile.
+func (c Serve) TLSConfig() (*tls.Config, error) {
+	if c.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca-file: %s holds no PEM certificate", c.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Logger builds the logger the settings ask for.

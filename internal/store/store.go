@@ -20,6 +20,7 @@ type Store interface {
 	Apps
 	Subscribers
 	Messages
+	ChannelCredentials
 	// Ping checks that the store answers; /readyz uses it.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

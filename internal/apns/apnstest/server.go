@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -115,6 +116,12 @@ func (s *Server) CertPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(s.ts.Certificate())
 	return p
+}
+
+// CertificatePEM is the Server's certificate in PEM, for a process that
+// trusts it through a CA file (herald serve --ca-file).
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ts.Certificate().Raw})
 }
 
 // TLSConfig is a client TLS config that trusts the Server, for
