@@ -19,9 +19,21 @@ import (
 	"github.com/heraldpush/herald/internal/testpush"
 )
 
+// binDir holds the herald binary the process tests build; TestMain
+// removes it.
+var binDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "herald-bin-") })
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := binDir(); err == nil {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 // buildHerald compiles cmd/herald once per test binary run.
 var buildHerald = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "herald-bin-")
+	dir, err := binDir()
 	if err != nil {
 		return "", err
 	}
