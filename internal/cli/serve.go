@@ -12,6 +12,7 @@ import (
 	"github.com/heraldpush/herald/internal/apps"
 	"github.com/heraldpush/herald/internal/compat/engagelab"
 	"github.com/heraldpush/herald/internal/compat/guide"
+	"github.com/heraldpush/herald/internal/compat/webtoapp"
 	"github.com/heraldpush/herald/internal/config"
 	"github.com/heraldpush/herald/internal/delivery"
 	"github.com/heraldpush/herald/internal/egress"
@@ -94,6 +95,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
 		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
+		webtoapp.New(appSvc, reg, sendSvc, log),
 	)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
