@@ -21,6 +21,7 @@ type Store interface {
 	Subscribers
 	Messages
 	ChannelCredentials
+	Timelines
 	// Ping checks that the store answers; /readyz uses it.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Outcomes", func(t *testing.T) { testOutcomes(t, open) })
 	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
 	t.Run("MessageIsolation", func(t *testing.T) { testMessageIsolation(t, open) })
+	t.Run("Timeline", func(t *testing.T) { testTimeline(t, open) })
 }
 
 // newApp creates an app with id and a full set of fresh credentials.

@@ -1,0 +1,40 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// MessageTimeline counts the message's final outcomes per second of
+// deliveries.at. The scan is over the primary key's message_id prefix.
+func (s *Store) MessageTimeline(ctx context.Context, appID string, id int64) ([]store.TimelinePoint, error) {
+	// deliveries is keyed by message id alone: check the app first.
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one); err != nil {
+		return nil, fmt.Errorf("sqlite: timeline of message %d: %w", id, classify(err))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT at / 1000 AS sec,
+			SUM(result = 'sent'), SUM(result = 'failed'), SUM(result = 'pruned'), SUM(result = 'expired')
+		FROM deliveries WHERE message_id = ? AND result <> 'retrying'
+		GROUP BY sec ORDER BY sec`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: timeline of message %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := []store.TimelinePoint{}
+	for rows.Next() {
+		var sec int64
+		var p store.TimelinePoint
+		if err := rows.Scan(&sec, &p.Sent, &p.Failed, &p.Pruned, &p.Expired); err != nil {
+			return nil, fmt.Errorf("sqlite: timeline of message %d: %w", id, err)
+		}
+		p.At = fromMS(sec * 1000)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: timeline of message %d: %w", id, err)
+	}
+	return out, nil
+}
