@@ -24,6 +24,10 @@ const (
 	DefaultRate = 500
 	// DefaultBurst lets a client use a whole second's allowance at once.
 	DefaultBurst = 500
+	// DefaultTimeout bounds the store work of one request; past it the
+	// answer is 21030 (retry later), well before the server's write
+	// timeout cuts the connection.
+	DefaultTimeout = 15 * time.Second
 )
 
 // appKeyRE is the form of an AppKey: 24 lower-case hex digits
@@ -71,15 +75,17 @@ type Deps struct {
 
 // Options tune the adapter; the zero value takes the defaults.
 type Options struct {
-	Rate  float64          // /v4/push requests a second per app (DefaultRate)
-	Burst int              // requests at once (DefaultBurst)
-	Now   func() time.Time // clock of the rate limiter
+	Rate    float64          // /v4/push requests a second per app (DefaultRate)
+	Burst   int              // requests at once (DefaultBurst)
+	Timeout time.Duration    // store work per request (DefaultTimeout)
+	Now     func() time.Time // clock of the rate limiter
 }
 
 // Handler serves EngageLab's endpoints.
 type Handler struct {
-	d     Deps
-	limit *limiter
+	d       Deps
+	limit   *limiter
+	timeout time.Duration
 }
 
 // New returns the EngageLab adapter.
@@ -90,10 +96,13 @@ func New(d Deps, o Options) *Handler {
 	if o.Burst <= 0 {
 		o.Burst = DefaultBurst
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{d: d, limit: newLimiter(o.Rate, o.Burst, o.Now)}
+	return &Handler{d: d, limit: newLimiter(o.Rate, o.Burst, o.Now), timeout: o.Timeout}
 }
 
 // Register mounts /v4/push and the device API on mux. Each path takes
@@ -130,6 +139,9 @@ func (h *Handler) serve(methods map[string]handlerFunc) http.Handler {
 			h.writeError(w, r, fail(CodeMethod, "only %s %s supported on %s, got %s", strings.Join(allowed, " and "), verb, r.URL.Path, r.Method))
 			return
 		}
+		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		app, err := h.authenticate(r)
 		if err == nil {
 			err = fn(w, r, app)

@@ -246,3 +246,23 @@ func TestNoTarget(t *testing.T) {
 		t.Errorf(`"all" with nobody active: %+v`, a)
 	}
 }
+
+// slowApps answers only when the request's context ends.
+type slowApps struct{}
+
+func (slowApps) ByEngageLab(ctx context.Context, _, _ string) (store.App, error) {
+	<-ctx.Done()
+	return store.App{}, ctx.Err()
+}
+
+// TestTimeout checks a request whose store work outlives Options.Timeout
+// is answered 21030 (503).
+func TestTimeout(t *testing.T) {
+	mux := http.NewServeMux()
+	New(Deps{Apps: slowApps{}, Send: &fakeSender{svc: send.New(nil, nil)}, Store: fakeStore{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Options{Timeout: time.Millisecond}).Register(mux)
+	a := call(mux, "POST", basic(testKey, testSecret), okBody)
+	if a.status != 503 || a.code != 21030 || a.msg != "internal timeout; retry later" {
+		t.Errorf("%+v", a)
+	}
+}
