@@ -41,6 +41,8 @@ Usage:
   herald app set-apns --app ID --key FILE --key-id K --team-id T --topic BUNDLE [--production] [--json]
   herald config [serve flags]       print the effective serve settings
   herald bench webpush|crypto [flags] [--json]   measure delivery (herald bench webpush -h)
+  herald import --app ID [--format auto|csv|jsonl|azure|onesignal] [--allow-endpoint HOST]… [--batch N] FILE|-
+  herald export --app ID [--format csv|jsonl] [FILE|-]
   herald version
 
 Every command that touches the store takes --data DIR (env HERALD_DATA,
@@ -64,6 +66,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runConfig(args[1:], env)
 	case "bench":
 		err = runBench(ctx, args[1:], env)
+	case "import":
+		err = runImport(ctx, args[1:], env)
+	case "export":
+		err = runExport(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "herald", Version)
 	case "help", "-h", "--help":
