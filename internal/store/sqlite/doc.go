@@ -12,6 +12,16 @@
 // names the app, and the tag table's foreign key (app_id, subscriber_id)
 // means a tag can only point at a subscriber of the same app.
 //
+// Audiences (audience.go) are resolved by SQL for a subscriber's own
+// columns and by Go for the tag part, against subscribers.tags, a JSON
+// copy of the subscriber's tag set that the store rewrites in the same
+// transaction as every tag change (subscriber_tags stays the source of
+// truth). A page reads a narrow covering index, subscribers_audience, from
+// the cursor, or the tag table's key when every member must carry one tag,
+// or the registration-id or alias index when the expression names them.
+// Streaming the whole audience of any EngageLab-shaped expression over a
+// million subscribers reads the index once (BenchmarkAudience).
+//
 // # Limits
 //
 // SQLite has one writer at a time. Writes queue on the database's write

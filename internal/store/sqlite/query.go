@@ -137,9 +137,14 @@ func (s *Store) ListTags(ctx context.Context, appID string) ([]store.TagCount, e
 func (s *Store) DeleteTag(ctx context.Context, appID, tag string) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET updated_at = ?
+		// The tag is still there: stamp its subscribers and rewrite their
+		// copy of the tag set (subscribers.tags) without it.
+		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET updated_at = ?,
+			tags = (SELECT json_group_array(tag) FROM (SELECT t.tag FROM subscriber_tags t
+				WHERE t.subscriber_id = subscribers.id AND t.app_id = subscribers.app_id AND t.tag <> ?
+				ORDER BY t.tag))
 			WHERE app_id = ? AND id IN (SELECT subscriber_id FROM subscriber_tags WHERE app_id = ? AND tag = ?)`,
-			toMS(s.now()), appID, appID, tag); err != nil {
+			toMS(s.now()), tag, appID, appID, tag); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM subscriber_tags WHERE app_id = ? AND tag = ?`, appID, tag)

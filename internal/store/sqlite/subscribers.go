@@ -113,8 +113,16 @@ func applyUpdate(ctx context.Context, tx *sql.Tx, appID string, id int64, u stor
 			return fmt.Errorf("add tag: %w", err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET tags = `+tagsOfRowSQL+` WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("copy tags: %w", err)
+	}
 	return nil
 }
+
+// tagsOfRowSQL rebuilds subscribers.tags (migration 0004) of the row being
+// updated from subscriber_tags, as a JSON array sorted by tag.
+const tagsOfRowSQL = `(SELECT json_group_array(tag) FROM (SELECT t.tag FROM subscriber_tags t
+	WHERE t.subscriber_id = subscribers.id AND t.app_id = subscribers.app_id ORDER BY t.tag))`
 
 // DeleteSubscriber removes the app's subscriber with registrationID; its
 // tags go with it (ON DELETE CASCADE).

@@ -21,11 +21,14 @@ const (
 	// On conflict, empty values keep what is stored (see UpsertSubscriber),
 	// the last activity and click never move backwards, and created_at,
 	// id and registration_id stay.
+	// ?14 is the tags column (see migration 0004): the JSON of the new tag
+	// set, or NULL to keep the stored one.
 	upsertHead = `INSERT INTO subscribers (app_id, registration_id, channel, token,
 		p256dh, auth, alias, language, timezone,
-		created_at, updated_at, last_active_at, last_clicked_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		created_at, updated_at, last_active_at, last_clicked_at, tags)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?14, '[]'))
 	ON CONFLICT (app_id, channel, token) DO UPDATE SET
+		tags = coalesce(?14, tags),
 		p256dh = coalesce(excluded.p256dh, p256dh),
 		auth = coalesce(excluded.auth, auth),
 		alias = CASE WHEN excluded.alias <> '' THEN excluded.alias ELSE alias END,
@@ -119,7 +122,11 @@ func (u *upserter) upsert(ctx context.Context, sub store.Subscriber, full bool) 
 	args := []any{sub.AppID, sub.RegistrationID,
 		string(sub.Channel), sub.Token, nullBytes(sub.P256DH), nullBytes(sub.Auth),
 		sub.Alias, sub.Language, sub.Timezone,
-		toMS(sub.CreatedAt), toMS(sub.UpdatedAt), toMS(sub.LastActiveAt), nullMS(sub.LastClickedAt)}
+		toMS(sub.CreatedAt), toMS(sub.UpdatedAt), toMS(sub.LastActiveAt), nullMS(sub.LastClickedAt), nil}
+	if sub.Tags != nil {
+		sub.Tags = normTags(sub.Tags)
+		args[len(args)-1] = tagsJSON(sub.Tags)
+	}
 	var (
 		out store.Subscriber
 		err error
@@ -139,7 +146,7 @@ func (u *upserter) upsert(ctx context.Context, sub store.Subscriber, full bool) 
 	}
 	switch {
 	case sub.Tags != nil:
-		out.Tags = normTags(sub.Tags)
+		out.Tags = sub.Tags
 		if err := u.replaceTags(ctx, out.AppID, out.ID, out.Tags, !created); err != nil {
 			return store.Subscriber{}, false, err
 		}

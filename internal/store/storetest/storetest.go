@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("PendingRecipients", func(t *testing.T) { testPending(t, open) })
 	t.Run("Outcomes", func(t *testing.T) { testOutcomes(t, open) })
 	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
+	t.Run("AudienceRandom", func(t *testing.T) { testAudienceRandom(t, open) })
 	t.Run("MessageIsolation", func(t *testing.T) { testMessageIsolation(t, open) })
 	t.Run("Timeline", func(t *testing.T) { testTimeline(t, open) })
 }

@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// tagMatcher evaluates the tag part of a store.Audience against one
+// subscriber's tag set: (any of or, or no or) ∧ (all of and) ∧ (none of
+// not).
+type tagMatcher struct {
+	flags  map[string]uint8 // tag → its roles (flagOr | flagAnd | flagNot)
+	nAnd   int              // distinct tags_and entries
+	hasOr  bool
+	active bool // the audience has a tag part at all
+	lone   bool // the tag part is one tag that must be present, nothing else
+}
+
+const (
+	flagOr uint8 = 1 << iota
+	flagAnd
+	flagNot
+)
+
+func newTagMatcher(a store.Audience) tagMatcher {
+	m := tagMatcher{flags: map[string]uint8{}}
+	for _, t := range a.Tags {
+		m.flags[t] |= flagOr
+		m.hasOr = true
+	}
+	for _, t := range a.TagsAnd {
+		if m.flags[t]&flagAnd == 0 {
+			m.nAnd++
+		}
+		m.flags[t] |= flagAnd
+	}
+	for _, t := range a.TagsNot {
+		m.flags[t] |= flagNot
+	}
+	m.active = len(m.flags) > 0
+	m.lone = len(m.flags) == 1 && len(a.TagsNot) == 0
+	return m
+}
+
+// match reports whether the subscriber whose tags column (a JSON array of
+// unique strings) is tagsJSON belongs to the audience's tag part.
+func (m *tagMatcher) match(tagsJSON string) (bool, error) {
+	if !m.active {
+		return true, nil
+	}
+	orHit, ands := !m.hasOr, 0
+	err := eachTag(tagsJSON, func(tag string) bool {
+		f := m.flags[tag]
+		if f&flagNot != 0 {
+			orHit, ands = false, -1 // excluded: stop
+			return false
+		}
+		if f&flagOr != 0 {
+			orHit = true
+		}
+		if f&flagAnd != 0 {
+			ands++
+		}
+		return true
+	})
+	return err == nil && orHit && ands == m.nAnd, err
+}
+
+var (
+	errTagsJSON = errors.New("malformed tags column")
+	errPacked   = errors.New("malformed packed chunk")
+)
+
+// eachTag calls fn with each string of a JSON array of strings, as
+// SQLite's json_group_array and tagsJSON write them, until fn returns
+// false. Strings without escapes are passed without copying.
+func eachTag(s string, fn func(string) bool) error {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return errTagsJSON
+	}
+	s = s[1 : len(s)-1]
+	for len(s) > 0 {
+		if s[0] != '"' {
+			return errTagsJSON
+		}
+		end := 1
+		escaped := false
+		for ; end < len(s) && s[end] != '"'; end++ {
+			if s[end] == '\\' {
+				escaped = true
+				end++
+			}
+		}
+		if end >= len(s) {
+			return errTagsJSON
+		}
+		tag := s[1:end]
+		if escaped {
+			var err error
+			if tag, err = unescapeJSON(tag); err != nil {
+				return err
+			}
+		}
+		if !fn(tag) {
+			return nil
+		}
+		s = s[end+1:]
+		if len(s) > 0 {
+			if s[0] != ',' || len(s) == 1 {
+				return errTagsJSON
+			}
+			s = s[1:]
+		}
+	}
+	return nil
+}
+
+// unescapeJSON decodes the escapes of a JSON string's body. Other bytes are
+// kept as they are (no UTF-8 check), as the tag table keeps them.
+func unescapeJSON(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return "", errTagsJSON
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			b.WriteByte(s[i])
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, n, err := hexRune(s[i+1:])
+			if err != nil {
+				return "", err
+			}
+			i += n
+			b.WriteRune(r)
+		default:
+			return "", errTagsJSON
+		}
+	}
+	return b.String(), nil
+}
+
+// hexRune reads the XXXX of \uXXXX (and a low surrogate's \uXXXX after a
+// high one), returning the rune and how many bytes it used.
+func hexRune(s string) (rune, int, error) {
+	if len(s) < 4 {
+		return 0, 0, errTagsJSON
+	}
+	v, err := strconv.ParseUint(s[:4], 16, 16)
+	if err != nil {
+		return 0, 0, errTagsJSON
+	}
+	r := rune(v)
+	if utf16.IsSurrogate(r) && len(s) >= 10 && s[4] == '\\' && s[5] == 'u' {
+		if lo, err := strconv.ParseUint(s[6:10], 16, 16); err == nil {
+			if d := utf16.DecodeRune(r, rune(lo)); d != utf8.RuneError {
+				return d, 10, nil
+			}
+		}
+	}
+	return r, 4, nil
+}
+
+// tagsJSON encodes a sorted tag set for subscribers.tags as SQLite's
+// json_group_array does: quotes, backslashes and control characters
+// escaped, every other byte kept (no UTF-8 replacement).
+func tagsJSON(tags []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, t := range tags {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(t); j++ {
+			switch c := t[j]; {
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c < 0x20:
+				b.WriteString(`\u00`)
+				b.WriteByte("0123456789abcdef"[c>>4])
+				b.WriteByte("0123456789abcdef"[c&15])
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// packedRecipient is one candidate unpacked from a chunk.
+type packedRecipient struct {
+	id      int64
+	channel string
+	tags    string
+}
+
+// unpack splits a chunk packed by packedColumns, appending to recs.
+func unpack(s string, recs []packedRecipient) ([]packedRecipient, error) {
+	for i := 0; i < len(s); {
+		var nums [3]int64
+		for k := range nums {
+			start := i
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				nums[k] = nums[k]*10 + int64(s[i]-'0')
+				i++
+			}
+			if i == start || i >= len(s) || s[i] != ' ' || i-start > 18 {
+				return recs, errPacked
+			}
+			i++
+		}
+		chEnd := i + int(nums[1])
+		end := chEnd + int(nums[2])
+		if nums[1] > int64(len(s)) || nums[2] > int64(len(s)) || end > len(s) {
+			return recs, errPacked
+		}
+		r := packedRecipient{id: nums[0], channel: s[i:chEnd], tags: s[chEnd:end]}
+		if r.tags == "" {
+			r.tags = "[]"
+		}
+		recs = append(recs, r)
+		i = end
+	}
+	return recs, nil
+}
