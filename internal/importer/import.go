@@ -113,60 +113,28 @@ type chunk struct {
 // failed read or write stops the import with an error, after the batches
 // before it were committed (running the import again finishes the job).
 func (im *Importer) Import(ctx context.Context, appID string, r io.Reader, o Options) (Stats, error) {
-	if o.Batch <= 0 {
-		o.Batch = DefaultBatch
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
-	if o.Progress == nil {
-		o.Progress = &Progress{}
-	}
-	if o.Format == "" {
-		o.Format = FormatAuto
-	}
+	o = o.withDefaults()
 	br := bufio.NewReaderSize(&countingReader{r: r, p: o.Progress}, 256<<10)
 	src, format, err := open(br, o.Format)
 	if err != nil {
 		return Stats{}, fmt.Errorf("import: %w", err)
 	}
-	stats := Stats{Format: format, SkippedBy: map[string]int64{}}
-	ix := newIndex()
-	if err := ix.load(ctx, im.st, appID); err != nil {
-		return stats, fmt.Errorf("import into %s: %w", appID, err)
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
-	work := make(chan *chunk, o.Workers*2)
-	ordered := make(chan *chunk, o.Workers*4)
-	go read(ctx, src, work, ordered)
-	var workers sync.WaitGroup
-	now := im.now().UTC().Truncate(time.Millisecond)
-	for range o.Workers {
-		workers.Go(func() {
-			for {
-				var c *chunk
-				select {
-				case c = <-work:
-				case <-ctx.Done():
-					return
-				}
-				if c == nil { // work closed: the file is read
-					return
-				}
-				c.rows = make([]row, len(c.recs))
-				for i, rec := range c.recs {
-					c.rows[i] = im.row(rec, src, ix, appID, now)
-				}
-				close(c.done)
-			}
-		})
-	}
+	// The index loads while the first rows are read and validated; only
+	// the writer needs it complete.
+	ix := newIndex()
+	loaded := make(chan error, 1)
+	go func() { loaded <- ix.load(ctx, im.st, appID) }()
+	ordered, wait := im.start(ctx, src, ix, appID, o.Workers)
 	defer func() {
 		cancel() // stops the workers and, at its next chunk, the reader
-		workers.Wait()
+		wait()
 	}()
 
+	stats := Stats{Format: format, SkippedBy: map[string]int64{}}
+	if err := <-loaded; err != nil {
+		return stats, fmt.Errorf("import into %s: %w", appID, err)
+	}
 	w := writer{im: im, ix: ix, o: o, stats: &stats, batch: make([]store.Subscriber, 0, o.Batch)}
 	for c := range ordered {
 		select {
@@ -189,6 +157,55 @@ func (im *Importer) Import(ctx context.Context, appID string, r io.Reader, o Opt
 	}
 	o.Progress.publish(&stats)
 	return stats, ctx.Err()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+	if o.Format == "" {
+		o.Format = FormatAuto
+	}
+	return o
+}
+
+// start runs the reader and the validating workers until the file ends or
+// ctx is done. Chunks come out of ordered in file order, each to be waited
+// for (done) before its rows are used; wait returns once the workers have
+// stopped.
+func (im *Importer) start(ctx context.Context, src source, ix *index, appID string, workers int) (ordered <-chan *chunk, wait func()) {
+	work := make(chan *chunk, workers*2)
+	out := make(chan *chunk, workers*4)
+	go read(ctx, src, work, out)
+	var wg sync.WaitGroup
+	now := im.now().UTC().Truncate(time.Millisecond)
+	for range workers {
+		wg.Go(func() {
+			for {
+				var c *chunk
+				select {
+				case c = <-work:
+				case <-ctx.Done():
+					return
+				}
+				if c == nil { // work closed: the file is read
+					return
+				}
+				c.rows = make([]row, len(c.recs))
+				for i, rec := range c.recs {
+					c.rows[i] = im.row(rec, src, ix, appID, now)
+				}
+				close(c.done)
+			}
+		})
+	}
+	return out, wg.Wait
 }
 
 // read sends src's records in chunks to the workers and, in the same

@@ -16,7 +16,9 @@ import (
 //
 // Hashes are 64-bit: a row is wrongly judged unchanged (and not written)
 // only if its token's hash and every differing value's hash both collide,
-// far beyond 2^-64 per row. Only the importing goroutine uses an index.
+// far beyond 2^-64 per row. The map is filled by load and then used by
+// the importing goroutine alone; key and stateOf only read the seed and
+// may run anywhere.
 type index struct {
 	seed      maphash.Seed
 	m         map[uint64]state
