@@ -93,7 +93,7 @@ func (s *heraldCSV) parse(rec record) (entry, error) {
 	return entry{reg: r}, nil
 }
 
-// csvFields renames the registry's field names to the CSV's columns.
+// csvField renames a registry field name to the CSV's column.
 func csvField(field string) string {
 	switch {
 	case field == "type":

@@ -115,10 +115,12 @@ func TestFormats(t *testing.T) {
 			`{"type":"fcm","token":"fcm-2","timezone":"Mars/Olympus"}` + "\n" + // line 5
 			`{"type":"fcm","token":` + "\n" + // line 6
 			`{"type":"fcm","token":"fcm-3","tags":"x"}` + "\n" + // line 7
-			`{"type":"webpush","token":"http://127.0.0.1:9/y"}` + "\n", // line 8
-		read:   7,
+			`{"type":"webpush","token":"http://127.0.0.1:9/y"}` + "\n" + // line 8
+			`["fcm","x"]` + "\n" + // line 9
+			`{"type":"webpush","subscription":"x"}` + "\n", // line 10
+		read:   9,
 		stored: map[string]want{"fcm-1": {store.ChannelFCM, []string{"x"}, "u", "en", "Asia/Tehran"}, "http://127.0.0.1:9/push/1": {store.ChannelWebPush, nil, "", "", ""}, strings.ToLower(apns): {store.ChannelAPNs, nil, "", "", ""}},
-		bad:    map[int]string{5: "timezone", 6: "malformed JSON", 7: "tags: must be a JSON []string", 8: "PushSubscription JSON"},
+		bad:    map[int]string{5: "timezone", 6: "malformed JSON", 7: "tags: must be an array of strings, not a JSON string", 8: "PushSubscription JSON", 9: "not a JSON object", 10: "subscription: must be an object, not a JSON string"},
 	}, {
 		name:   "azure",
 		format: importer.FormatAzure,

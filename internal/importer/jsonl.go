@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/heraldpush/herald/internal/registry"
@@ -37,7 +38,10 @@ func (s *jsonlSource) parse(rec record) (entry, error) {
 	if err := json.Unmarshal(rec.text, &j); err != nil {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) {
-			return entry{}, fmt.Errorf("%s: must be a JSON %s", typ.Field, typ.Type)
+			if typ.Field == "" {
+				return entry{}, errors.New("not a JSON object")
+			}
+			return entry{}, fmt.Errorf("%s: must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)
 		}
 		return entry{}, fmt.Errorf("malformed JSON: %v", err)
 	}
@@ -72,6 +76,21 @@ func (s *jsonlSource) parse(rec record) (entry, error) {
 		r.Token = j.Token
 	}
 	return entry{reg: r}, nil
+}
+
+// jsonKind names a Go type as JSON calls it, for errors.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a " + t.Kind().String()
 }
 
 // jsonlWriter writes one JSON object a line, in the shape jsonlSource
