@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -40,11 +42,13 @@ func (rn *run) send(ctx context.Context, r *WebPushResult) error {
 		r.PeakRSSScope = "send"
 	}
 	r.RSSMinSendMB, r.RSSMaxSendMB = r.RSSBeforeSendMB, r.RSSBeforeSendMB
+	var prof *bytes.Buffer
 	if rn.o.CPUProfile != nil {
-		if err := pprof.StartCPUProfile(rn.o.CPUProfile); err != nil {
+		prof = &bytes.Buffer{}
+		if err := pprof.StartCPUProfile(io.MultiWriter(rn.o.CPUProfile, prof)); err != nil {
 			return fmt.Errorf("bench: cpu profile: %w", err)
 		}
-		defer pprof.StopCPUProfile()
+		defer pprof.StopCPUProfile() // on error; a second Stop does nothing
 	}
 	ttl := int64(24 * 60 * 60)
 	req := send.Request{To: &send.Target{All: true}, Content: notification, TTL: &ttl}
@@ -69,6 +73,15 @@ func (rn *run) send(ctx context.Context, r *WebPushResult) error {
 	}
 	r.PeakRSSMB = peakRSSMB()
 	r.CPUSeconds, r.CPUPressure = round2((cpuTime() - cpu0).Seconds()), cpuPressure()
+	if prof != nil {
+		pprof.StopCPUProfile()
+		by, err := cpuByLabel(prof.Bytes(), "side")
+		if err != nil {
+			return err
+		}
+		r.HeraldCPUSeconds, r.TestpushCPUSeconds = round2(by["herald"].Seconds()), round2(by["testpush"].Seconds())
+		r.RuntimeCPUSeconds = round2(by[""].Seconds())
+	}
 	rn.measure(msg, submitted, accepted, r)
 	return nil
 }
@@ -155,6 +168,13 @@ func (rn *run) verify(r *WebPushResult) {
 		r.CPUUsPerPush = round1(r.CPUSeconds * 1e6 / float64(r.Delivered))
 		if r.CryptoPerCPUSecond > 0 && r.CPUUsPerPush > 0 {
 			r.FractionOfCryptoCPU = round2(1e6 / r.CryptoPerCPUSecond / r.CPUUsPerPush)
+		}
+	}
+	if labelled := r.HeraldCPUSeconds + r.TestpushCPUSeconds; labelled > 0 && r.Delivered > 0 {
+		herald := r.HeraldCPUSeconds * (1 + r.RuntimeCPUSeconds/labelled)
+		r.HeraldCPUUsPerPush = round1(herald * 1e6 / float64(r.Delivered))
+		if r.CryptoPerCPUSecond > 0 {
+			r.HeraldFractionOfCrypto = round2(1e6 / r.CryptoPerCPUSecond / r.HeraldCPUUsPerPush)
 		}
 	}
 	st := rn.tp.Stats()

@@ -42,6 +42,14 @@ func (r WebPushResult) WriteTable(w io.Writer) error {
 		cpu += fmt.Sprintf("; the crypto floor is %.1f µs = %.0f%% of it", 1e6/r.CryptoPerCPUSecond, 100*r.FractionOfCryptoCPU)
 	}
 	fmt.Fprintf(tw, "cpu\t%s; CPU pressure %s\n", cpu, r.CPUPressure)
+	if r.HeraldCPUUsPerPush > 0 {
+		fmt.Fprintf(tw, "profile\tHerald %.2f CPU-s, testpush %.2f, runtime %.2f: Herald alone %.1f µs per push", r.HeraldCPUSeconds,
+			r.TestpushCPUSeconds, r.RuntimeCPUSeconds, r.HeraldCPUUsPerPush)
+		if r.HeraldFractionOfCrypto > 0 {
+			fmt.Fprintf(tw, " = %.0f%% of the all-core crypto rate with the machine to itself", 100*r.HeraldFractionOfCrypto)
+		}
+		fmt.Fprintln(tw)
+	}
 	fmt.Fprintf(tw, "accept → push\tfirst %s; p50 %s, p90 %s, p99 %s, max %s\n",
 		msText(r.FirstPushMs), msText(r.P50ms), msText(r.P90ms), msText(r.P99ms), msText(r.MaxMs))
 	if r.Probes > 0 {

@@ -147,6 +147,18 @@ type WebPushResult struct {
 	CPUUsPerPush float64 `json:"cpu_us_per_push"`
 	CPUPressure  string  `json:"cpu_pressure,omitempty"` // /proc/pressure/cpu some avg10 at the end
 
+	// With a CPU profile, the send's profiled CPU split by goroutine
+	// label: Herald, testpush, and the runtime's own (GC workers), which
+	// HeraldCPUUsPerPush shares out in proportion. HeraldFractionOfCrypto
+	// is the crypto floor over Herald's CPU per push: the share of the
+	// all-core crypto rate Herald alone would reach with every core to
+	// itself, the figure the 60% target is about.
+	HeraldCPUSeconds       float64 `json:"herald_cpu_seconds,omitempty"`
+	TestpushCPUSeconds     float64 `json:"testpush_cpu_seconds,omitempty"`
+	RuntimeCPUSeconds      float64 `json:"runtime_cpu_seconds,omitempty"`
+	HeraldCPUUsPerPush     float64 `json:"herald_cpu_us_per_push,omitempty"`
+	HeraldFractionOfCrypto float64 `json:"herald_fraction_of_crypto,omitempty"`
+
 	CryptoPerSecondOneCore float64 `json:"crypto_per_second_one_core,omitempty"`
 	CryptoPerCPUSecond     float64 `json:"crypto_per_cpu_second,omitempty"`
 	// FractionOfCryptoCPU is the crypto floor's share of the CPU each push
