@@ -35,29 +35,34 @@ import (
 //     cursor.
 //
 // Each driver is read in chunks: one statement returns a chunk's rows
-// packed into a single string (see packedColumns), since handing rows one
-// by one through database/sql costs more than SQLite's own work. A page
+// as a single row of concatenated columns (see columnsSQL), since handing
+// rows one by one through database/sql costs more than SQLite's own work. A page
 // reads chunks until it has limit members; chunks grow while members are
 // sparse, so a page of a rare audience costs a few statements, not one
 // per 500 subscribers.
 
 const (
-	// minChunk and maxChunk bound the rows one statement reads. A chunk
-	// of maxChunk packs into about 4 MB.
-	minChunk = 256
+	// minChunk and maxChunk bound the rows one statement reads after a
+	// page's first. A chunk of maxChunk comes back as about 4 MB.
+	minChunk = 32
 	maxChunk = 65536
 	// sampleDepth is how far past the cursor the driver choice looks into
 	// each tags_and tag (see pickDriver).
 	sampleDepth = 255
 )
 
-// packedColumns encodes one candidate as
-// "<id> <channel length> <tags length> <channel><tags>", lengths in bytes,
-// so that any channel or tag text survives packing; packedNoTags leaves
-// the tags out when no tag needs checking.
+// A chunk comes back as one row: count(*) and, per column, group_concat
+// of the chunk's ids (joined by ","), channels and tag sets (joined by
+// char(30), which JSON text never holds raw: SQLite and tagsJSON escape
+// control characters). A channel holding char(30) would split wrongly;
+// the counts then disagree and the chunk is read again with every
+// candidate packed as "<id> <channel length> <tags length> <channel><tags>"
+// (packedColumns), which survives any text but costs more to build.
 const (
-	packedColumns = `concat(s.id, ' ', octet_length(s.channel), ' ', octet_length(s.tags), ' ', s.channel, s.tags)`
-	packedNoTags  = `concat(s.id, ' ', octet_length(s.channel), ' 0 ', s.channel)`
+	columnsSQL    = `count(*), coalesce(group_concat(id, ','), ''), coalesce(group_concat(channel, char(30)), ''), %s`
+	columnsTags   = `coalesce(group_concat(tags, char(30)), '')`
+	packedSQL     = `count(*), coalesce(group_concat(concat(id, ' ', octet_length(channel), ' ', octet_length(tags), ' ', channel, tags), ''), ''), '', ''`
+	selectColumns = `s.id AS id, s.channel AS channel, `
 )
 
 // audiencePlan is an Audience compiled for one app.
@@ -137,16 +142,21 @@ func (p *audiencePlan) source(tag string, cursor int64) (from string, args []any
 }
 
 // chunkSQL is the statement that reads up to n candidates of driver tag
-// after cursor, packed into one string, with how many there were.
-func (p *audiencePlan) chunkSQL(tag string, cursor int64, n int) (string, []any) {
-	cols := packedColumns
-	if !p.needTags(tag) {
-		cols = packedNoTags
+// after cursor in one row (see columnsSQL), packed when packed is true.
+func (p *audiencePlan) chunkSQL(tag string, cursor int64, n int, packed bool) (string, []any) {
+	tags := `'[]' AS tags`
+	out := fmt.Sprintf(columnsSQL, `''`)
+	if p.needTags(tag) {
+		tags = `s.tags AS tags`
+		out = fmt.Sprintf(columnsSQL, columnsTags)
+	}
+	if packed {
+		out = packedSQL
 	}
 	from, args, order := p.source(tag, cursor)
 	args = append(append(args, p.args...), n)
-	return `SELECT count(*), coalesce(group_concat(rec, ''), '')
-		FROM (SELECT ` + cols + ` AS rec FROM ` + from + p.where + ` ORDER BY ` + order + ` LIMIT ?)`, args
+	return `SELECT ` + out + ` FROM (SELECT ` + selectColumns + tags + ` FROM ` + from + p.where +
+		` ORDER BY ` + order + ` LIMIT ?)`, args
 }
 
 // needTags reports whether candidates read from driver tag need their tag
@@ -155,11 +165,36 @@ func (p *audiencePlan) needTags(tag string) bool {
 	return p.tags.active && !(p.tags.lone && tag != "" && !p.byRegistration && !p.byAlias)
 }
 
-// chunk runs chunkSQL.
-func (p *audiencePlan) chunk(ctx context.Context, q querier, tag string, cursor int64, n int) (packed string, rows int, err error) {
-	query, args := p.chunkSQL(tag, cursor, n)
-	err = q.QueryRowContext(ctx, query, args...).Scan(&rows, &packed)
-	return packed, rows, err
+// chunk reads up to n candidates of driver tag after cursor into recs, in
+// id order, and returns them.
+func (p *audiencePlan) chunk(ctx context.Context, q querier, tag string, cursor int64, n int, recs []candidate) ([]candidate, error) {
+	var rows int
+	var ids, channels, tags string
+	query, args := p.chunkSQL(tag, cursor, n, false)
+	if err := q.QueryRowContext(ctx, query, args...).Scan(&rows, &ids, &channels, &tags); err != nil {
+		return recs, err
+	}
+	recs, ok := splitColumns(ids, channels, tags, rows, recs[:0])
+	if !ok {
+		var packed string
+		query, args = p.chunkSQL(tag, cursor, n, true)
+		if err := q.QueryRowContext(ctx, query, args...).Scan(&rows, &packed, &channels, &tags); err != nil {
+			return recs, err
+		}
+		var err error
+		if recs, err = unpack(packed, recs[:0]); err != nil {
+			return recs, err
+		}
+		if len(recs) != rows {
+			return recs, fmt.Errorf("unpacked %d of %d rows", len(recs), rows)
+		}
+	}
+	// group_concat keeps the subquery's order in practice; SQL does not
+	// promise it, so check, and sort if ever needed.
+	if !slices.IsSortedFunc(recs, func(a, b candidate) int { return cmp.Compare(a.id, b.id) }) {
+		slices.SortFunc(recs, func(a, b candidate) int { return cmp.Compare(a.id, b.id) })
+	}
+	return recs, nil
 }
 
 // pickDriver returns the driver tag for pages after cursor: among the
@@ -212,38 +247,24 @@ func (p *audiencePlan) page(ctx context.Context, q querier, cursor int64, limit 
 	if limit > 0 {
 		out = make([]store.Recipient, 0, limit)
 	}
+	check := p.needTags(driver)
 	var found int64
+	// Counting reads the largest chunks. A page first reads limit
+	// candidates (enough when most are members), then sizes each further
+	// chunk by the share of members seen so far, so that little is read
+	// past the page's last member and read again by the next page.
 	n := maxChunk
 	if limit > 0 {
-		// Every row SQL returns is a member unless tags need checking:
-		// then read exactly limit.
-		n = max(limit, minChunk)
-		if !p.needTags(driver) {
-			n = limit
-		}
+		n = limit
 	}
-	var recs []packedRecipient
+	var recs []candidate
+	seen := 0
 	for {
-		packed, rows, err := p.chunk(ctx, q, driver, cursor, n)
+		recs, err = p.chunk(ctx, q, driver, cursor, n, recs)
 		if err != nil {
 			return nil, 0, err
 		}
-		recs, err = unpack(packed, recs[:0])
-		if err != nil {
-			return nil, 0, err
-		}
-		if len(recs) != rows {
-			return nil, 0, fmt.Errorf("unpacked %d of %d rows", len(recs), rows)
-		}
-		// group_concat keeps the subquery's order in practice; SQL does
-		// not promise it, so check, and sort if ever needed.
-		if !slices.IsSortedFunc(recs, func(a, b packedRecipient) int { return cmp.Compare(a.id, b.id) }) {
-			slices.SortFunc(recs, func(a, b packedRecipient) int { return cmp.Compare(a.id, b.id) })
-		}
-		check := p.needTags(driver)
-		seen := int64(0)
 		for _, r := range recs {
-			seen++
 			if check {
 				ok, err := p.tags.match(r.tags)
 				if err != nil {
@@ -261,15 +282,15 @@ func (p *audiencePlan) page(ctx context.Context, q querier, cursor int64, limit 
 				}
 			}
 		}
-		if rows < n {
+		seen += len(recs)
+		if len(recs) < n {
 			return out, found, nil
 		}
 		cursor = recs[len(recs)-1].id
 		if limit > 0 {
-			// Size the next chunk by the share of members seen so far.
 			need := float64(limit-len(out)) * 1.25
 			share := max(float64(len(out))/float64(seen), 1.0/float64(maxChunk))
-			n = min(max(int(need/share), minChunk), maxChunk, 4*n)
+			n = min(max(int(need/share), minChunk), maxChunk)
 		}
 	}
 }

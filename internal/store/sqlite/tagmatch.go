@@ -212,15 +212,15 @@ func tagsJSON(tags []string) string {
 	return b.String()
 }
 
-// packedRecipient is one candidate unpacked from a chunk.
-type packedRecipient struct {
+// candidate is one subscriber read from a chunk.
+type candidate struct {
 	id      int64
 	channel string
 	tags    string
 }
 
 // unpack splits a chunk packed by packedColumns, appending to recs.
-func unpack(s string, recs []packedRecipient) ([]packedRecipient, error) {
+func unpack(s string, recs []candidate) ([]candidate, error) {
 	for i := 0; i < len(s); {
 		var nums [3]int64
 		for k := range nums {
@@ -239,7 +239,7 @@ func unpack(s string, recs []packedRecipient) ([]packedRecipient, error) {
 		if nums[1] > int64(len(s)) || nums[2] > int64(len(s)) || end > len(s) {
 			return recs, errPacked
 		}
-		r := packedRecipient{id: nums[0], channel: s[i:chEnd], tags: s[chEnd:end]}
+		r := candidate{id: nums[0], channel: s[i:chEnd], tags: s[chEnd:end]}
 		if r.tags == "" {
 			r.tags = "[]"
 		}
@@ -247,4 +247,52 @@ func unpack(s string, recs []packedRecipient) ([]packedRecipient, error) {
 		i = end
 	}
 	return recs, nil
+}
+
+// splitColumns splits a chunk read as columns (see columnsSQL) into recs.
+// It reports false when the three lists do not each hold rows entries.
+func splitColumns(ids, channels, tags string, rows int, recs []candidate) ([]candidate, bool) {
+	if rows == 0 {
+		return recs, ids == ""
+	}
+	for k := 0; k < rows; k++ {
+		var r candidate
+		i := 0
+		for i < len(ids) && ids[i] != ',' {
+			c := ids[i]
+			if c < '0' || c > '9' || i > 18 {
+				return recs, false
+			}
+			r.id = r.id*10 + int64(c-'0')
+			i++
+		}
+		if i == 0 || (i == len(ids)) != (k == rows-1) {
+			return recs, false
+		}
+		ids = ids[min(i+1, len(ids)):]
+		var ok bool
+		if r.channel, channels, ok = cutField(channels, k == rows-1); !ok {
+			return recs, false
+		}
+		if tags == "" {
+			r.tags = "[]"
+		} else if r.tags, tags, ok = cutField(tags, k == rows-1); !ok {
+			return recs, false
+		}
+		recs = append(recs, r)
+	}
+	return recs, true
+}
+
+// cutField takes the next char(30)-separated field of s; last says it
+// must be the final one.
+func cutField(s string, last bool) (field, rest string, ok bool) {
+	i := strings.IndexByte(s, 0x1e)
+	if last {
+		return s, "", i < 0
+	}
+	if i < 0 {
+		return "", "", false
+	}
+	return s[:i], s[i+1:], true
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -69,4 +70,51 @@ func TestOddTagsMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after DeleteTag")
+}
+
+// TestChannelWithSeparator reads a channel holding the chunk separator
+// (char(30)), which only the packed fallback can carry.
+func TestChannelWithSeparator(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := t.Context()
+	if err := s.CreateApp(ctx, store.App{ID: "a", Name: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	var want []store.Recipient
+	for i, ch := range []store.Channel{store.ChannelFCM, "odd\x1echannel", store.ChannelAPNs} {
+		res, err := s.UpsertSubscriber(ctx, store.Subscriber{AppID: "a", Channel: ch, Token: fmt.Sprint("t", i), Tags: []string{"x", "y"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, store.Recipient{ID: res.Subscriber.ID, Channel: ch})
+	}
+	for _, a := range []store.Audience{{}, {Tags: []string{"x", "z"}}, {TagsAnd: []string{"y"}}, {TagsNot: []string{"z"}, Tags: []string{"y"}}} {
+		got, err := s.AudiencePage(ctx, "a", a, 0, 10)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("AudiencePage(%+v) = %+v, %v; want %+v", a, got, err, want)
+		}
+	}
+}
+
+func TestSplitColumns(t *testing.T) {
+	recs, ok := splitColumns("1,22,333", "a\x1eb\x1ec", "[]\x1e[\"x\"]\x1e[]", 3, nil)
+	want := []candidate{{1, "a", "[]"}, {22, "b", `["x"]`}, {333, "c", "[]"}}
+	if !ok || !slices.Equal(recs, want) {
+		t.Errorf("splitColumns = %v, %v; want %v", recs, ok, want)
+	}
+	for _, c := range []struct {
+		ids, chs, tags string
+		rows           int
+	}{
+		{"1,2", "a\x1eb\x1ec", "", 2}, // a channel too many
+		{"1,2", "a", "", 2},           // one too few
+		{"1,2,3", "a\x1eb", "", 2},    // an id too many
+		{"1,x", "a\x1eb", "", 2},      // not a number
+		{"1,2", "a\x1eb", "[]", 2},    // tags too few
+		{"", "", "", 1},
+	} {
+		if _, ok := splitColumns(c.ids, c.chs, c.tags, c.rows, nil); ok {
+			t.Errorf("splitColumns(%q, %q, %q, %d) accepted it", c.ids, c.chs, c.tags, c.rows)
+		}
+	}
 }
