@@ -34,12 +34,12 @@ import (
 //     holding every column an expression looks at, scanned from the
 //     cursor.
 //
-// Each driver is read in chunks: one statement returns a chunk's rows
-// as a single row of concatenated columns (see columnsSQL), since handing
-// rows one by one through database/sql costs more than SQLite's own work. A page
-// reads chunks until it has limit members; chunks grow while members are
-// sparse, so a page of a rare audience costs a few statements, not one
-// per 500 subscribers.
+// Each driver is read in chunks: one statement returns a chunk's rows as
+// a single row of concatenated columns (see columnsSQL), since handing
+// rows one by one through database/sql costs more than SQLite's own work.
+// A page reads chunks until it has limit members; chunks grow while
+// members are sparse, so a page of a rare audience costs a few
+// statements, not one per 500 subscribers.
 
 const (
 	// minChunk and maxChunk bound the rows one statement reads after a
@@ -57,7 +57,7 @@ const (
 // control characters). A channel holding char(30) would split wrongly;
 // the counts then disagree and the chunk is read again with every
 // candidate packed as "<id> <channel length> <tags length> <channel><tags>"
-// (packedColumns), which survives any text but costs more to build.
+// (packedSQL), which survives any text but costs more to build.
 const (
 	columnsSQL    = `count(*), coalesce(group_concat(id, ','), ''), coalesce(group_concat(channel, char(30)), ''), %s`
 	columnsTags   = `coalesce(group_concat(tags, char(30)), '')`
