@@ -22,7 +22,8 @@ const firefoxBinary = "firefox-esr"
 // alerts.useSystemBackend off, because the system backend (libnotify over
 // D-Bus) is not there and showNotification() then fails with
 // NS_ERROR_FAILURE, while Firefox's own alerts work headless; then
-// everything that would call home or wait on the network turned off.
+// everything that would call home or wait on the network turned off, and
+// no spare content process started (a busy 2-core CI machine feels it).
 // %q is testpush's WebSocket URL.
 const profilePrefs = `user_pref("dom.push.serverURL", %q);
 user_pref("dom.push.testing.allowInsecureServerURL", true);
@@ -47,6 +48,10 @@ user_pref("browser.shell.checkDefaultBrowser", false);
 user_pref("browser.startup.homepage_override.mstone", "ignore");
 user_pref("browser.region.network.url", "");
 user_pref("browser.region.update.enabled", false);
+user_pref("media.gmp-manager.updateEnabled", false);
+user_pref("browser.discovery.enabled", false);
+user_pref("extensions.getAddons.cache.enabled", false);
+user_pref("dom.ipc.processPrelaunch.enabled", false);
 `
 
 // maxOutput is how much of Firefox's output a failure message shows (the
