@@ -91,8 +91,16 @@ func importFile(b *testing.B, env *testEnv, file string) importer.Stats {
 	return s
 }
 
-// writeBenchCSV writes n rows like a real migration's: FCM tokens of 163
-// characters, 0 to 3 tags, an alias on most rows, a language on all.
+// mix is SplitMix64's finaliser: distinct, random-looking token prefixes.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// writeBenchCSV writes n rows like a real migration's: random FCM tokens of
+// 162 characters, 0 to 3 tags, an alias on most rows, a language on all.
 func writeBenchCSV(b *testing.B, file string, n int, webpush bool) {
 	b.Helper()
 	f, err := os.Create(file)
@@ -120,7 +128,8 @@ func writeBenchCSV(b *testing.B, file string, n int, webpush bool) {
 			fmt.Fprintf(w, keys[i%len(keys)]+",webpush,%s,%s,%s\n", fmt.Sprintf("wp-%09d", i), tags[i%len(tags)], alias, langs[i%len(langs)])
 			continue
 		}
-		fmt.Fprintf(w, "fcm-%09d:APA91bH%0146d,fcm,%s,%s,%s\n", i, i, tags[i%len(tags)], alias, langs[i%len(langs)])
+		// Real tokens are random, so rows land all over the token index.
+		fmt.Fprintf(w, "%016x%07d:APA91bH%0132d,fcm,%s,%s,%s\n", mix(uint64(i)), i, i, tags[i%len(tags)], alias, langs[i%len(langs)])
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
