@@ -61,8 +61,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/aliases/{alias}", a.auth(a.aliasDevices))
 	mux.Handle("DELETE /v1/aliases/{alias}", a.auth(a.unbindAlias))
 	mux.Handle("POST /v1/messages", a.auth(a.sendMessage))
+	mux.Handle("POST /v1/messages/preview-audience", a.auth(a.previewAudience))
 	mux.Handle("GET /v1/messages", a.auth(a.listMessages))
 	mux.Handle("GET /v1/messages/{id}", a.auth(a.getMessage))
+	mux.Handle("GET /v1/messages/{id}/stats", a.auth(a.messageStats))
 	mux.Handle("DELETE /v1/messages/{id}", a.auth(a.cancelMessage))
 	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})

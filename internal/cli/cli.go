@@ -39,6 +39,7 @@ Usage:
   herald app rotate-key --app ID --kind KIND [--json]
   herald app set-fcm --app ID --service-account FILE [--json]
   herald app set-apns --app ID --key FILE --key-id K --team-id T --topic BUNDLE [--production] [--json]
+  herald admin set-password [--data DIR] --password-file FILE|-
   herald config [serve flags]       print the effective serve settings
   herald bench webpush|crypto [flags] [--json]   measure delivery (herald bench webpush -h)
   herald import --app ID [--format auto|csv|jsonl|azure|onesignal] [--allow-endpoint HOST]… [--batch N] FILE|-
@@ -62,6 +63,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runServe(ctx, args[1:], env)
 	case "app":
 		err = runApp(ctx, args[1:], env)
+	case "admin":
+		err = runAdmin(ctx, args[1:], env)
 	case "config":
 		err = runConfig(args[1:], env)
 	case "bench":

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/heraldpush/herald/internal/admin"
 	"github.com/heraldpush/herald/internal/api"
 	"github.com/heraldpush/herald/internal/apns"
 	"github.com/heraldpush/herald/internal/apps"
@@ -31,6 +32,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	log := c.Logger(env.Stderr)
+	adminPassword, err := admin.NewPassword(c.AdminPassword, c.Data)
+	if err != nil {
+		return err
+	}
 	policy, err := egress.New(c.AllowEndpoints)
 	if err != nil {
 		return err
@@ -93,6 +98,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	sendSvc := send.New(engine, time.Now)
 	h := server.Handler(log, st, met, met,
 		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
+		admin.New(admin.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Store: st, Canceller: engine, Password: adminPassword, Log: log}, admin.Options{}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
 		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
 		webtoapp.New(appSvc, reg, sendSvc, log),

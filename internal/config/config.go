@@ -39,6 +39,10 @@ type Serve struct {
 	FCMURL          string        // FCM API base URL (tests point it at a fake)
 	APNsURL         string        // APNs base URL for both environments (tests)
 	CAFile          string        // extra CA certificates (PEM) trusted for outbound TLS
+	// AdminPassword is the operator's password for the admin UI at /admin.
+	// Empty, the UI uses the hash `herald admin set-password` wrote into
+	// Data, or stays locked if there is none.
+	AdminPassword string
 }
 
 // SQLitePath is the embedded store's file inside the data directory.
@@ -65,7 +69,16 @@ func (c Serve) Redacted() []string {
 		"fcm-url=" + c.FCMURL,
 		"apns-url=" + c.APNsURL,
 		"ca-file=" + c.CAFile,
+		"admin-password=" + redact(c.AdminPassword),
 	}
+}
+
+// redact hides a secret setting, saying only whether it is set.
+func redact(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "REDACTED"
 }
 
 type listFlag []string
@@ -94,6 +107,7 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	fs.StringVar(&c.FCMURL, "fcm-url", "https://fcm.googleapis.com", "FCM HTTP v1 API base URL (env HERALD_FCM_URL)")
 	fs.StringVar(&c.APNsURL, "apns-url", "", "APNs base URL for both environments; empty for Apple's production and sandbox hosts (env HERALD_APNS_URL)")
 	fs.StringVar(&c.CAFile, "ca-file", "", "PEM file of extra CA certificates trusted for outbound TLS (env HERALD_CA_FILE)")
+	fs.StringVar(&c.AdminPassword, "admin-password", "", "operator password for the admin UI at /admin; visible to ps, so prefer env HERALD_ADMIN_PASSWORD or HERALD_ADMIN_PASSWORD_FILE; empty: the hash `herald admin set-password` wrote in --data")
 	if err := fs.Parse(args); err != nil {
 		return Serve{}, err
 	}
@@ -117,6 +131,17 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	env("fcm-url", "HERALD_FCM_URL", &c.FCMURL)
 	env("apns-url", "HERALD_APNS_URL", &c.APNsURL)
 	env("ca-file", "HERALD_CA_FILE", &c.CAFile)
+	env("admin-password", "HERALD_ADMIN_PASSWORD", &c.AdminPassword)
+	if p := getenv("HERALD_ADMIN_PASSWORD_FILE"); p != "" && c.AdminPassword == "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HERALD_ADMIN_PASSWORD_FILE: %w", err))
+		}
+		c.AdminPassword = strings.TrimRight(string(b), "\r\n")
+		if c.AdminPassword == "" && err == nil {
+			errs = append(errs, fmt.Errorf("HERALD_ADMIN_PASSWORD_FILE: %s is empty", p))
+		}
+	}
 	if v := getenv("HERALD_SHUTDOWN_TIMEOUT"); v != "" && !set["shutdown-timeout"] {
 		d, err := time.ParseDuration(v)
 		if err != nil {
