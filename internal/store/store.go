@@ -22,6 +22,7 @@ type Store interface {
 	Messages
 	ChannelCredentials
 	Timelines
+	Engagements
 	// Ping checks that the store answers; /readyz uses it.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

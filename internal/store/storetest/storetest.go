@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("AudienceRandom", func(t *testing.T) { testAudienceRandom(t, open) })
 	t.Run("MessageIsolation", func(t *testing.T) { testMessageIsolation(t, open) })
 	t.Run("Timeline", func(t *testing.T) { testTimeline(t, open) })
+	t.Run("Engagement", func(t *testing.T) { testEngagement(t, open) })
 }
 
 // newApp creates an app with id and a full set of fresh credentials.

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldpush/herald/internal/store"
+)
+
+// RecordEngagement counts one device report once; see store.Engagements.
+func (s *Store) RecordEngagement(ctx context.Context, appID string, id int64, registrationID string, kind store.EngagementKind, at time.Time) (bool, error) {
+	if kind != store.EngagementReceived && kind != store.EngagementClicked {
+		return false, fmt.Errorf("sqlite: engagement of message %d: unknown kind %q", id, kind)
+	}
+	var counted bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		// A click implies the push arrived: count received too if it was not.
+		received, err := insertEngagement(ctx, tx, id, registrationID, store.EngagementReceived, at)
+		if err != nil {
+			return err
+		}
+		var clicked int64
+		if kind == store.EngagementClicked {
+			if clicked, err = insertEngagement(ctx, tx, id, registrationID, store.EngagementClicked, at); err != nil {
+				return err
+			}
+		}
+		counted = (kind == store.EngagementReceived && received > 0) || clicked > 0
+		if received+clicked == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE messages SET received = received + ?, clicked = clicked + ? WHERE app_id = ? AND id = ?",
+			received, clicked, appID, id); err != nil {
+			return err
+		}
+		var lastClicked any
+		if clicked > 0 {
+			lastClicked = toMS(at)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET
+			last_active_at = max(last_active_at, ?),
+			last_clicked_at = coalesce(max(last_clicked_at, ?), last_clicked_at, ?)
+			WHERE app_id = ? AND registration_id = ?`,
+			toMS(at), lastClicked, lastClicked, appID, registrationID)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: %s report of message %d for %s: %w", kind, id, appID, err)
+	}
+	return counted, nil
+}
+
+// insertEngagement records one (message, registration, kind) row unless
+// it is there, and returns 1 when it is new.
+func insertEngagement(ctx context.Context, tx *sql.Tx, id int64, registrationID string, kind store.EngagementKind, at time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO engagements (message_id, registration_id, kind, at)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, id, registrationID, string(kind), toMS(at))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
