@@ -20,10 +20,12 @@ import (
 	"github.com/heraldpush/herald/internal/fcm"
 	"github.com/heraldpush/herald/internal/metrics"
 	"github.com/heraldpush/herald/internal/registry"
+	"github.com/heraldpush/herald/internal/sdk"
 	"github.com/heraldpush/herald/internal/secret"
 	"github.com/heraldpush/herald/internal/send"
 	"github.com/heraldpush/herald/internal/server"
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/tracking"
 )
 
 func runServe(ctx context.Context, args []string, env Env) error {
@@ -45,6 +47,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	sealer, err := secret.NewSealer(master)
+	if err != nil {
+		return err
+	}
+	trackingKeys, err := tracking.DeriveKeys(master) // payload signatures and SDK device keys
 	if err != nil {
 		return err
 	}
@@ -86,7 +92,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			store.ChannelFCM:     delivery.FCM{P: fcmP},
 			store.ChannelAPNs:    delivery.APNs{P: apnsP},
 		}, log,
-		delivery.Options{SingleNode: st.singleNode, Observer: met})
+		delivery.Options{SingleNode: st.singleNode, Observer: met, Tracking: trackingKeys})
 	if err != nil {
 		return err
 	}
@@ -100,6 +106,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
 		admin.New(admin.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Store: st, Canceller: engine, Password: adminPassword, Log: log}, admin.Options{}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
+		sdk.New(sdk.Deps{Apps: appSvc, Channels: channels, Registry: reg, Keys: trackingKeys, DefaultApp: c.DefaultApp, Log: log}),
+		tracking.New(st, trackingKeys, c.DefaultApp, time.Now, log),
 		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
 		webtoapp.New(appSvc, reg, sendSvc, log),
 	)

@@ -17,6 +17,9 @@ func (e *Engine) sendBatch(ctx context.Context, m store.Message, c Content, a de
 	rec := &recorder{e: e, m: m, args: a}
 	pusher := e.pushers[a.Channel]
 	payloads := payloadCache{c: c, id: m.ID}
+	if a.Channel == store.ChannelWebPush && e.o.Tracking != nil && len(c.Raw) == 0 {
+		payloads.appID, payloads.sign = m.AppID, e.o.Tracking
+	}
 	work := make(chan store.Subscriber)
 	var wg sync.WaitGroup
 	for range min(e.o.BatchConcurrency, len(subs)) {
@@ -107,7 +110,7 @@ func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p 
 		o.Result, o.Reason = store.ResultFailed, "channel "+string(a.Channel)+" not configured"
 		return o
 	}
-	payload, err := payloads.get(sub.Language)
+	payload, err := payloads.forRecipient(sub)
 	if err != nil {
 		o.Result, o.Reason = store.ResultFailed, "payload"
 		return o
@@ -141,12 +144,25 @@ func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p 
 	return o
 }
 
-// payloadCache builds each language's payload once per batch.
+// payloadCache builds each language's payload once per batch; with a
+// signer, each recipient's copy gets its tracking fields appended.
 type payloadCache struct {
-	c  Content
-	id int64
-	mu sync.Mutex
-	by map[string][]byte
+	c     Content
+	id    int64
+	appID string          // with sign: the message's app
+	sign  RecipientSigner // nil: payloads are shared as they are
+	mu    sync.Mutex
+	by    map[string][]byte
+}
+
+// forRecipient is sub's payload: its language's, plus its tracking fields
+// when the cache signs.
+func (p *payloadCache) forRecipient(sub store.Subscriber) ([]byte, error) {
+	b, err := p.get(sub.Language)
+	if err != nil || p.sign == nil {
+		return b, err
+	}
+	return withRecipient(b, p.appID, p.id, sub.RegistrationID, p.sign), nil
 }
 
 func (p *payloadCache) get(lang string) ([]byte, error) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/heraldpush/herald/internal/webpush"
 )
 
 // Content is what a message shows or carries. It is stored as the
@@ -118,4 +120,75 @@ func (c Content) LargestPayload(msgID int64) (int, error) {
 		longest = max(longest, len(p))
 	}
 	return longest, nil
+}
+
+// RecipientSigner signs a Web Push recipient's tracking fields: the
+// signature of (app id, message id, registration id) is appended to dst as
+// text that needs no JSON escaping. internal/tracking.Keys implements it;
+// it must be safe for concurrent use.
+type RecipientSigner interface {
+	AppendSig(dst []byte, appID string, msgID int64, registrationID string) []byte
+}
+
+// maxTrackedID bounds the registration ids that get tracking fields;
+// Herald's own are 24 bytes.
+const maxTrackedID = 64
+
+// PayloadFor is Payload with the recipient's tracking fields added (see
+// withRecipient): what Herald's service worker receives.
+func (c Content) PayloadFor(msgID int64, lang, appID, registrationID string, s RecipientSigner) ([]byte, error) {
+	p, err := c.Payload(msgID, lang)
+	if err != nil || len(c.Raw) > 0 || s == nil {
+		return p, err
+	}
+	return withRecipient(p, appID, msgID, registrationID, s), nil
+}
+
+// withRecipient returns the payload object p with "rid" (the registration
+// id) and "sig" (its signature) added, which the service worker sends back
+// with its received and clicked reports. It makes one allocation of the
+// exact size and leaves p alone, so p can be shared by every recipient.
+// It returns p itself when p is not a JSON object, when the id is not one
+// that needs no escaping, or when the result would not fit in one push:
+// the push then goes out untracked rather than not at all.
+func withRecipient(p []byte, appID string, msgID int64, rid string, s RecipientSigner) []byte {
+	const (
+		ridKey = `,"rid":"`
+		sigKey = `","sig":"`
+		room   = len(ridKey) + len(sigKey) + len(`"}`) + 32 // 32: a signature's text, with room to spare
+	)
+	if len(p) < 2 || p[0] != '{' || p[len(p)-1] != '}' || !plainID(rid) {
+		return p
+	}
+	body := p[:len(p)-1] // without the closing brace
+	out := make([]byte, 0, len(body)+room+len(rid))
+	out = append(out, body...)
+	if len(body) == 1 { // "{}": no comma before the first field
+		out = append(out, ridKey[1:]...)
+	} else {
+		out = append(out, ridKey...)
+	}
+	out = append(out, rid...)
+	out = append(out, sigKey...)
+	out = s.AppendSig(out, appID, msgID, rid)
+	out = append(out, '"', '}')
+	if len(out) > webpush.MaxPlaintext {
+		return p
+	}
+	return out
+}
+
+// plainID reports whether id is short and made of characters JSON needs
+// no escaping for (Herald's ids are base64url).
+func plainID(id string) bool {
+	if id == "" || len(id) > maxTrackedID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

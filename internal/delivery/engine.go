@@ -38,6 +38,11 @@ type Options struct {
 	// Observer receives every attempt's outcome (metrics); nil records
 	// nothing.
 	Observer Observer
+	// Tracking, when set, signs each Web Push payload for its recipient
+	// ("rid", "sig"; see PayloadFor) so that the service worker's
+	// received and clicked reports can be checked. Nil sends payloads
+	// as they are.
+	Tracking RecipientSigner
 	Now      func() time.Time
 }
 
