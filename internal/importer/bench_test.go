@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldpush/herald/internal/egress"
 	"github.com/heraldpush/herald/internal/importer"
+	"github.com/heraldpush/herald/internal/registry"
+	"github.com/heraldpush/herald/internal/store"
 )
 
 // BenchmarkImport imports a generated CSV into a fresh SQLite store, then
@@ -73,6 +76,51 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// discardStore stores nothing: BenchmarkImportPipeline measures what the
+// importer itself costs (reading, parsing, validating, judging) apart
+// from SQLite.
+type discardStore struct {
+	store.Subscribers // registry.Validate calls none of its methods
+}
+
+func (discardStore) ListSubscribers(context.Context, string, store.SubscriberFilter) ([]store.Subscriber, error) {
+	return nil, nil
+}
+
+func (discardStore) UpsertSubscribers(_ context.Context, subs []store.Subscriber) (int, int, error) {
+	return len(subs), 0, nil
+}
+
+// BenchmarkImportPipeline imports 1M rows into a store that keeps nothing.
+func BenchmarkImportPipeline(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		rows    int
+		webpush bool
+	}{{"fcm-1M", 1_000_000, false}, {"webpush-200k", 200_000, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			file := filepath.Join(b.TempDir(), "subs.csv")
+			writeBenchCSV(b, file, c.rows, c.webpush)
+			policy, _ := egress.New(nil)
+			im := importer.New(discardStore{}, registry.New(discardStore{}, policy, time.Now), time.Now)
+			for b.Loop() {
+				f, err := os.Open(file)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu := cpuTime()
+				s, err := im.Import(context.Background(), "app-a", f, importer.Options{})
+				f.Close()
+				if err != nil || s.Created != int64(c.rows) {
+					b.Fatalf("%+v, %v", s, err)
+				}
+				b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s")
+			}
+			b.ReportMetric(float64(c.rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }
 
 func importFile(b *testing.B, env *testEnv, file string) importer.Stats {
