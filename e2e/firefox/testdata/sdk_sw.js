@@ -1,6 +1,8 @@
 // The site's own service worker: a same-origin file (as a service worker
 // must be) that imports Herald's from Herald. herald.js registered it as
 // /herald-sw.js?app=…&server=…, where both scripts find their settings.
+// (Herald's port changes from run to run, so the import takes it from the
+// query; a real site spells its Herald's URL out: see examples/site.)
 importScripts(new URL(self.location).searchParams.get('server') + '/sdk/herald-sw.js');
 
 // Test hook. A script cannot fire a trusted notificationclick, and a
