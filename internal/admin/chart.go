@@ -17,6 +17,9 @@ const (
 	chartTop     = 12
 	chartBottom  = 32
 	chartMaxBars = 120
+	// chartMinSeconds is the shortest time axis: a send that took a second
+	// shows as one thin bar, not one bar across the whole chart.
+	chartMinSeconds = 30
 )
 
 // chartView is the delivery chart: stacked bars of outcomes per bucket of
@@ -57,7 +60,7 @@ func buildChart(points []store.TimelinePoint) chartView {
 		return v
 	}
 	start := points[0].At
-	span := int(points[len(points)-1].At.Sub(start)/time.Second) + 1
+	span := max(int(points[len(points)-1].At.Sub(start)/time.Second)+1, chartMinSeconds)
 	bucket := (span + chartMaxBars - 1) / chartMaxBars
 	n := (span + bucket - 1) / bucket
 	sums := make([]store.TimelinePoint, n)

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
 )
@@ -82,7 +84,7 @@ type reasonCount struct {
 type messageData struct {
 	Message    store.Message
 	Content    contentView
-	Audience   string
+	Audience   []string
 	Reasons    []reasonCount
 	Chart      chartView
 	Final      bool
@@ -123,9 +125,7 @@ func (u *UI) messagePage(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		Pending:    max(0, m.Targeted-m.Sent-m.Failed-m.Pruned-m.Expired)}
 	id := strconv.FormatInt(m.ID, 10)
 	d.StatsURL, d.ChartURL = appURL(c.app.ID, "messages", id, "stats"), appURL(c.app.ID, "messages", id, "chart")
-	if a, err := json.Marshal(m.Audience); err == nil && string(a) != "{}" {
-		d.Audience = string(a)
-	}
+	d.Audience = audienceSummary(m.Audience)
 	for reason, n := range m.FailedReasons {
 		d.Reasons = append(d.Reasons, reasonCount{reason, n})
 	}
@@ -151,6 +151,7 @@ type statsJSON struct {
 	Received int64  `json:"received"`
 	Clicked  int64  `json:"clicked"`
 	Pending  int64  `json:"pending"`
+	Finished string `json:"finished_at"` // as the page shows it
 }
 
 func (u *UI) messageStats(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -160,7 +161,7 @@ func (u *UI) messageStats(w http.ResponseWriter, r *http.Request, c *reqCtx) err
 	}
 	writeJSON(w, http.StatusOK, statsJSON{State: string(m.State), Final: final(m.State), Targeted: m.Targeted,
 		Sent: m.Sent, Failed: m.Failed, Pruned: m.Pruned, Expired: m.Expired, Received: m.Received, Clicked: m.Clicked,
-		Pending: max(0, m.Targeted-m.Sent-m.Failed-m.Pruned-m.Expired)})
+		Pending: max(0, m.Targeted-m.Sent-m.Failed-m.Pruned-m.Expired), Finished: when(m.FinishedAt)})
 	return nil
 }
 
@@ -198,4 +199,33 @@ func (u *UI) cancelMessage(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 func (u *UI) segments(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	u.render(w, r, http.StatusOK, "segments", u.newView(c, "Segments", "segments", nil))
 	return nil
+}
+
+// audienceSummary says in words whom a message targets, one condition a
+// line; nil is everyone.
+func audienceSummary(a store.Audience) []string {
+	var out []string
+	add := func(label string, vals []string) {
+		if len(vals) > 0 {
+			out = append(out, label+" "+strings.Join(vals, ", "))
+		}
+	}
+	if n := len(a.RegistrationIDs); n > 0 {
+		out = append(out, fmt.Sprintf("%d registration ids", n))
+	}
+	add("any of the tags", a.Tags)
+	add("all of the tags", a.TagsAnd)
+	add("none of the tags", a.TagsNot)
+	add("aliases", a.Aliases)
+	add("languages", a.Languages)
+	add("time zones", a.Timezones)
+	var chans []string
+	for _, c := range a.Channels {
+		chans = append(chans, string(c))
+	}
+	add("channels", chans)
+	if !a.ActiveSince.IsZero() {
+		out = append(out, "active since "+when(a.ActiveSince))
+	}
+	return out
 }

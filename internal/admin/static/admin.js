@@ -48,7 +48,10 @@
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (s) {
           Object.keys(s).forEach(function (k) {
-            document.querySelectorAll('[data-counter="' + k + '"]').forEach(function (el) { el.textContent = fmt(s[k]); });
+            document.querySelectorAll('[data-counter="' + k + '"]').forEach(function (el) {
+              el.textContent = fmt(s[k]);
+              if (k === 'state') { el.className = 'state state-' + s.state; }
+            });
           });
           return fetch(chartURL, { credentials: 'same-origin' })
             .then(function (r) { return r.text(); })
