@@ -16,6 +16,7 @@ import (
 // that Deps keeps one field per service.
 type Timelines interface {
 	MessageTimeline(ctx context.Context, appID string, id int64) ([]store.TimelinePoint, error)
+	ChannelCounts(ctx context.Context, appID string, id int64) (map[store.Channel]store.Counters, error)
 }
 
 var _ Timelines = store.Store(nil)
@@ -27,9 +28,18 @@ type statsJSON struct {
 	State         string           `json:"state"`
 	Counters      countersJSON     `json:"counters"`
 	FailedReasons map[string]int64 `json:"failed_reasons"`
+	// ByChannel splits the final outcomes by channel (webpush, fcm, apns).
+	ByChannel map[string]channelJSON `json:"by_channel"`
 	// Timeline has one point per second in which recipients got a final
 	// outcome, in time order; seconds without any are left out.
 	Timeline []timelinePointJSON `json:"timeline"`
+}
+
+type channelJSON struct {
+	Sent    int64 `json:"sent"`
+	Failed  int64 `json:"failed"`
+	Pruned  int64 `json:"pruned"`
+	Expired int64 `json:"expired"`
 }
 
 type countersJSON struct {
@@ -73,6 +83,10 @@ func (a *API) messageStats(w http.ResponseWriter, r *http.Request, app store.App
 	if err != nil {
 		return err
 	}
+	byChannel, err := tl.ChannelCounts(r.Context(), app.ID, id)
+	if err != nil {
+		return err
+	}
 	out := statsJSON{
 		ID: strconv.FormatInt(m.ID, 10), State: string(m.State),
 		Counters: countersJSON{Targeted: m.Targeted, Sent: m.Sent, Failed: m.Failed, Pruned: m.Pruned,
@@ -82,6 +96,10 @@ func (a *API) messageStats(w http.ResponseWriter, r *http.Request, app store.App
 	}
 	if out.FailedReasons == nil {
 		out.FailedReasons = map[string]int64{}
+	}
+	out.ByChannel = make(map[string]channelJSON, len(byChannel))
+	for ch, c := range byChannel {
+		out.ByChannel[string(ch)] = channelJSON{Sent: c.Sent, Failed: c.Failed, Pruned: c.Pruned, Expired: c.Expired}
 	}
 	for i, p := range points {
 		out.Timeline[i] = timelinePointJSON{At: p.At, Sent: p.Sent, Failed: p.Failed, Pruned: p.Pruned, Expired: p.Expired}

@@ -111,6 +111,17 @@ func TestOneSendReachesEveryChannel(t *testing.T) {
 			t.Errorf("%s not pruned: %d", gone, r.Status)
 		}
 	}
+	r = do(t, http.DefaultClient, "GET", srv.URL+"/v1/messages/"+id+"/stats", bearer(a.APIKey), nil)
+	var stats struct {
+		ByChannel map[string]struct{ Sent, Pruned int } `json:"by_channel"`
+	}
+	if err := json.Unmarshal(r.Body, &stats); err != nil || r.Status != 200 {
+		t.Fatalf("stats: %d %s", r.Status, r.Body)
+	}
+	bc := stats.ByChannel
+	if bc["webpush"].Sent != 1 || bc["fcm"].Sent != 1 || bc["fcm"].Pruned != 1 || bc["apns"].Sent != 1 || bc["apns"].Pruned != 1 {
+		t.Errorf("stats by channel: %s", r.Body)
+	}
 	// Removing the FCM account makes FCM sends fail clearly.
 	if r := do(t, http.DefaultClient, "DELETE", srv.URL+"/v1/app/fcm", bearer(a.APIKey), nil); r.Status != 204 {
 		t.Fatalf("delete fcm: %d %s", r.Status, r.Body)

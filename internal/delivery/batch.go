@@ -97,7 +97,7 @@ type outcome struct {
 // attempt decides one recipient's outcome: expired without trying, or
 // the pusher's answer turned into sent / failed / pruned / retrying.
 func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p Pusher, payloads *payloadCache, sub store.Subscriber) outcome {
-	o := outcome{Outcome: store.Outcome{SubscriberID: sub.ID}}
+	o := outcome{Outcome: store.Outcome{SubscriberID: sub.ID, Channel: a.Channel}}
 	now := e.o.Now()
 	expires := m.ExpiresAt()
 	// A TTL of zero means "now or never": one try, no retries.

@@ -105,6 +105,7 @@ const (
 // Outcome is what happened to one recipient of a message.
 type Outcome struct {
 	SubscriberID int64
+	Channel      Channel // the channel it went through, for per-channel stats
 	Result       Result
 	Reason       string // for failed (and retrying): why, short and stable
 }

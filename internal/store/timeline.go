@@ -29,4 +29,8 @@ type Timelines interface {
 	// rows, so callers that poll should not do it more than every second
 	// or so. ErrNotFound if the app has no such message.
 	MessageTimeline(ctx context.Context, appID string, id int64) ([]TimelinePoint, error)
+	// ChannelCounts returns the message's final outcomes split by the
+	// channel they went through (webpush, fcm, apns), from the same rows.
+	// ErrNotFound if the app has no such message.
+	ChannelCounts(ctx context.Context, appID string, id int64) (map[Channel]Counters, error)
 }

@@ -287,9 +287,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 		}
 		// A final outcome replaces only "no row" or "retrying"; a recipient
 		// already final is left alone, so a batch run twice counts once.
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (message_id, subscriber_id, result, reason, at)
-			VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (message_id, subscriber_id) DO UPDATE SET result = excluded.result, reason = excluded.reason, at = excluded.at
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (message_id, subscriber_id, result, reason, at, channel)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (message_id, subscriber_id) DO UPDATE SET result = excluded.result, reason = excluded.reason, at = excluded.at, channel = excluded.channel
 			WHERE deliveries.result = 'retrying'`)
 		if err != nil {
 			return err
@@ -299,7 +299,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 		reasons := map[string]int64{}
 		var prune []int64
 		for _, o := range outs {
-			res, err := stmt.ExecContext(ctx, id, o.SubscriberID, string(o.Result), o.Reason, toMS(now))
+			res, err := stmt.ExecContext(ctx, id, o.SubscriberID, string(o.Result), o.Reason, toMS(now), string(o.Channel))
 			if err != nil {
 				return err
 			}

@@ -38,3 +38,29 @@ func (s *Store) MessageTimeline(ctx context.Context, appID string, id int64) ([]
 	}
 	return out, nil
 }
+
+// ChannelCounts returns the message's final outcomes by channel.
+func (s *Store) ChannelCounts(ctx context.Context, appID string, id int64) (map[store.Channel]store.Counters, error) {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one); err != nil {
+		return nil, fmt.Errorf("sqlite: channel counts of message %d: %w", id, classify(err))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT channel,
+			SUM(result = 'sent'), SUM(result = 'failed'), SUM(result = 'pruned'), SUM(result = 'expired')
+		FROM deliveries WHERE message_id = ? AND result <> 'retrying'
+		GROUP BY channel ORDER BY channel`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: channel counts of message %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := map[store.Channel]store.Counters{}
+	for rows.Next() {
+		var ch string
+		var c store.Counters
+		if err := rows.Scan(&ch, &c.Sent, &c.Failed, &c.Pruned, &c.Expired); err != nil {
+			return nil, fmt.Errorf("sqlite: channel counts of message %d: %w", id, err)
+		}
+		out[store.Channel(ch)] = c
+	}
+	return out, rows.Err()
+}

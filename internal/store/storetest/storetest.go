@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("AudienceRandom", func(t *testing.T) { testAudienceRandom(t, open) })
 	t.Run("MessageIsolation", func(t *testing.T) { testMessageIsolation(t, open) })
 	t.Run("Timeline", func(t *testing.T) { testTimeline(t, open) })
+	t.Run("ChannelCounts", func(t *testing.T) { testChannelCounts(t, open) })
+	t.Run("ChannelCredentials", func(t *testing.T) { testChannelCredentials(t, open) })
 	t.Run("Engagement", func(t *testing.T) { testEngagement(t, open) })
 }
 
