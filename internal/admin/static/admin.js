@@ -57,7 +57,9 @@
             .then(function (r) { return r.text(); })
             .then(function (html) {
               var chart = document.getElementById('chart');
+              var open = chart && chart.querySelector('details[open]') !== null;
               if (chart) { chart.outerHTML = html; }
+              if (open) { document.querySelectorAll('#chart details').forEach(function (d) { d.open = true; }); }
               if (s.final) {
                 live.setAttribute('data-final', 'true');
                 document.querySelectorAll('[data-while-pending]').forEach(function (el) { el.hidden = true; });
