@@ -16,10 +16,11 @@ import (
 
 // Defaults, with their reasons.
 const (
-	// DefaultBatch rows go in one transaction: large enough that the
-	// commit's fsync is a small share of the cost, small enough that a
-	// transaction holds SQLite's write lock for tens of milliseconds, so a
-	// running herald serve is not stalled by an import.
+	// DefaultBatch rows go in one transaction: large enough that what a
+	// transaction costs by itself (taking the write lock, the commit's WAL
+	// write) is a small share, small enough that the write lock is held
+	// for tens of milliseconds, so a running herald serve is not stalled
+	// by an import.
 	DefaultBatch = 1000
 	// chunkRows rows travel together from the reader to a validating
 	// worker and on to the writer: the unit of parallel work.
