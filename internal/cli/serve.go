@@ -90,7 +90,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		map[store.Channel]delivery.Pusher{
 			store.ChannelWebPush: wp,
 			store.ChannelFCM:     delivery.FCM{P: fcmP},
-			store.ChannelAPNs:    delivery.APNs{P: apnsP},
+			store.ChannelAPNs:    &delivery.APNs{P: apnsP},
 		}, log,
 		delivery.Options{SingleNode: st.singleNode, Observer: met, Tracking: trackingKeys})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/heraldpush/herald/internal/apns"
 	"github.com/heraldpush/herald/internal/fcm"
@@ -27,9 +28,19 @@ func (f FCM) Push(ctx context.Context, sub store.Subscriber, p Push) Attempt {
 }
 
 // APNs delivers to iOS app tokens through apns.Pusher.
-type APNs struct{ P *apns.Pusher }
+//
+// Apple answers BadDeviceToken both for a dead token and for a live one
+// sent to the wrong environment (sandbox / production). So that an app
+// configured for the wrong environment does not lose every device, a
+// BadDeviceToken prunes only once a delivery for that app has confirmed
+// the environment since the process started; before that it fails
+// ("BadDeviceToken unconfirmed") and the token stays.
+type APNs struct {
+	P         *apns.Pusher
+	confirmed sync.Map // app id → struct{}: an APNs delivery succeeded
+}
 
-var _ Pusher = APNs{}
+var _ Pusher = (*APNs)(nil)
 
 // apnsPayload is the part of the stored payload an iOS notification uses.
 type apnsPayload struct {
@@ -44,7 +55,7 @@ type apnsPayload struct {
 // Push turns the stored payload into an APNs notification and sends it:
 // title and body make the alert; extras, data and the message id travel
 // as top-level keys beside "aps".
-func (a APNs) Push(ctx context.Context, sub store.Subscriber, p Push) Attempt {
+func (a *APNs) Push(ctx context.Context, sub store.Subscriber, p Push) Attempt {
 	var pl apnsPayload
 	if err := json.Unmarshal(p.Payload, &pl); err != nil {
 		return Attempt{Result: store.ResultFailed, Reason: "payload"}
@@ -71,5 +82,14 @@ func (a APNs) Push(ctx context.Context, sub store.Subscriber, p Push) Attempt {
 		n.Data, _ = json.Marshal(custom)
 	}
 	r, reason, after := a.P.PushToken(ctx, sub.Token, n)
-	return Attempt{Result: store.Result(r), Reason: reason, RetryAfter: after}
+	at := Attempt{Result: store.Result(r), Reason: reason, RetryAfter: after}
+	switch {
+	case at.Result == store.ResultSent:
+		a.confirmed.Store(p.AppID, struct{}{})
+	case at.Result == store.ResultPruned && reason == "BadDeviceToken":
+		if _, ok := a.confirmed.Load(p.AppID); !ok {
+			at = Attempt{Result: store.ResultFailed, Reason: "BadDeviceToken unconfirmed"}
+		}
+	}
+	return at
 }
