@@ -250,12 +250,16 @@ func (p *audiencePlan) page(ctx context.Context, q querier, cursor int64, limit 
 	check := p.needTags(driver)
 	var found int64
 	// Counting reads the largest chunks. A page first reads limit
-	// candidates (enough when most are members), then sizes each further
-	// chunk by the share of members seen so far, so that little is read
-	// past the page's last member and read again by the next page.
+	// candidates, a few more when tags are checked (enough when most are
+	// members: one statement per page), then sizes each further chunk by
+	// the share of members seen so far, so that little is read past the
+	// page's last member and read again by the next page.
 	n := maxChunk
 	if limit > 0 {
 		n = limit
+		if check {
+			n += limit/16 + 8
+		}
 	}
 	var recs []candidate
 	seen := 0
