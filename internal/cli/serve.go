@@ -80,11 +80,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	channels := apps.NewChannels(appSvc, st)
-	wp := delivery.NewWebPush(appSvc, policy, delivery.WebPushOptions{TLS: tlsConf}, time.Now)
+	// Each transport gets its own copy: net/http and HTTP/2 set fields of
+	// the config they are given.
+	wp := delivery.NewWebPush(appSvc, policy, delivery.WebPushOptions{TLS: tlsConf.Clone()}, time.Now)
 	defer wp.Close()
 	fcmP := fcm.NewPusher(channels.FCMAccount, fcm.PusherOptions{Client: fcm.Options{BaseURL: c.FCMURL}})
 	defer fcmP.Close()
-	apnsP := apns.NewPusher(channels.APNsCredentials, apns.PusherOptions{Client: apns.Options{BaseURL: c.APNsURL, TLS: tlsConf}})
+	apnsP := apns.NewPusher(channels.APNsCredentials, apns.PusherOptions{Client: apns.Options{BaseURL: c.APNsURL, TLS: tlsConf.Clone()}})
 	defer apnsP.Close()
 	engine, err := delivery.New(ctx, st, st.db, st.driver,
 		map[store.Channel]delivery.Pusher{

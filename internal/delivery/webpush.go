@@ -153,7 +153,7 @@ func (w *WebPush) origin(endpoint string) (*origin, error) {
 		MaxIdleConnsPerHost: w.o.PerOrigin,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
-		TLSClientConfig:     w.o.TLS,
+		TLSClientConfig:     w.o.TLS.Clone(), // one per origin: transports write to it
 		Protocols:           w.o.Protocols,
 	}
 	o := &origin{client: &http.Client{Transport: t, CheckRedirect: noRedirects}, sem: make(chan struct{}, w.o.PerOrigin)}
