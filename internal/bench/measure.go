@@ -105,22 +105,29 @@ func (rn *run) wait(ctx context.Context, msg store.Message, accepted time.Time, 
 				msg.ID, rn.o.Timeout, rn.tp.Count(), rn.o.Subscribers, msg.State)
 		case <-tick.C:
 		}
-		n := min(rn.tp.Count(), rn.o.Subscribers)
-		p.update(n)
-		rss := rssMB()
-		r.RSSMinSendMB, r.RSSMaxSendMB = min(r.RSSMinSendMB, rss), max(r.RSSMaxSendMB, rss)
-		for len(r.RSSByTenth) < n*10/rn.o.Subscribers {
-			r.RSSByTenth = append(r.RSSByTenth, rss)
-			r.GoHeapByTenth = append(r.GoHeapByTenth, goHeapMB())
-		}
+		rn.sample(p, r)
 		m, err := rn.h.st.Message(ctx, rn.appID, msg.ID)
 		if err != nil {
 			return msg, err
 		}
 		if msg = m; msg.State == store.StateDone {
+			rn.sample(p, r) // the last pushes may have landed since
 			p.finish(rn.tp.Count())
 			return msg, nil
 		}
+	}
+}
+
+// sample shows progress and records RSS, and at each tenth of the pushes
+// RSS and the Go heap.
+func (rn *run) sample(p *progress, r *WebPushResult) {
+	n := min(rn.tp.Count(), rn.o.Subscribers)
+	p.update(n)
+	rss := rssMB()
+	r.RSSMinSendMB, r.RSSMaxSendMB = min(r.RSSMinSendMB, rss), max(r.RSSMaxSendMB, rss)
+	for len(r.RSSByTenth) < n*10/rn.o.Subscribers {
+		r.RSSByTenth = append(r.RSSByTenth, rss)
+		r.GoHeapByTenth = append(r.GoHeapByTenth, goHeapMB())
 	}
 }
 

@@ -58,6 +58,9 @@ func TestWebPush(t *testing.T) {
 			if r.Seconds <= 0 || r.PerSecond <= 0 || r.P50ms <= 0 || r.P99ms < r.P50ms || r.MaxMs < r.P99ms || r.PeakRSSMB <= 0 {
 				t.Errorf("implausible figures: %+v", r)
 			}
+			if len(r.RSSByTenth) != 10 || len(r.GoHeapByTenth) != 10 {
+				t.Errorf("RSS by tenth %v, Go heap by tenth %v: want 10 each", r.RSSByTenth, r.GoHeapByTenth)
+			}
 			if r.Probes != 3 || r.ProbeP50ms <= 0 || r.CryptoPerSecondAllCores <= 0 || r.FractionOfCrypto <= 0 {
 				t.Errorf("probes or crypto missing: %+v", r)
 			}
