@@ -253,7 +253,7 @@ func (s *Server) hello(sk *socket, uaid string) (*userAgent, error) {
 	if err != nil {
 		return ua, err
 	}
-	s.browser.hellos.add(1)
+	s.browser.hellos.Add(1)
 	if old != nil {
 		old.c.Close(websocket.StatusNormalClosure, "another socket said hello for this uaid")
 	}
@@ -272,12 +272,12 @@ func (s *Server) detach(ua *userAgent, sk *socket) {
 
 // BrowserHellos is how many hello messages browser sockets have sent.
 // A test page must not call subscribe() before the first.
-func (s *Server) BrowserHellos() int { return int(s.browser.hellos.n.Load()) }
+func (s *Server) BrowserHellos() int { return int(s.browser.hellos.Load()) }
 
 // WaitBrowserHello blocks until at least n hellos were received or ctx is
 // done.
 func (s *Server) WaitBrowserHello(ctx context.Context, n int) error {
-	if err := s.browser.hellos.wait(ctx, uint64(max(n, 0))); err != nil {
+	if err := s.browser.hellos.Wait(ctx, uint64(max(n, 0))); err != nil {
 		return fmt.Errorf("testpush: wait for %d browser hellos: %w", n, err)
 	}
 	return nil

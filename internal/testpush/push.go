@@ -97,7 +97,7 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	if s.o.OnAccept != nil {
 		s.o.OnAccept(msg.Received)
 	}
-	s.accepted.add(1)
+	s.accepted.Add(1)
 	w.Header().Set("Location", s.base+"/m/"+msg.ID)
 	w.Header().Set("TTL", strconv.Itoa(h.ttl))
 	w.WriteHeader(http.StatusCreated)

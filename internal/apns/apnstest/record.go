@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/heraldpush/herald/internal/waitcount"
 )
 
 // Notification is one accepted notification as recorded with
@@ -71,12 +72,12 @@ func (s *Server) Received(token string) []Notification {
 }
 
 // Count is how many notifications were accepted (answered 200) in all.
-func (s *Server) Count() int { return int(s.accepted.n.Load()) }
+func (s *Server) Count() int { return int(s.accepted.Load()) }
 
 // WaitCount blocks until at least n notifications were accepted in all,
 // or ctx is done. It waits on a channel, not by polling.
 func (s *Server) WaitCount(ctx context.Context, n int) error {
-	if err := s.accepted.wait(ctx, uint64(max(n, 0))); err != nil {
+	if err := s.accepted.Wait(ctx, uint64(max(n, 0))); err != nil {
 		return fmt.Errorf("apnstest: wait for %d notifications (have %d): %w", n, s.Count(), err)
 	}
 	return nil
@@ -105,7 +106,7 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	st := Stats{
 		Requests: s.requests.Load(),
-		Accepted: s.accepted.n.Load(),
+		Accepted: s.accepted.Load(),
 		Injected: s.injected.Load(),
 		HTTP2:    s.http2.Load(),
 		Verified: s.verified.Load(),
@@ -127,68 +128,5 @@ func (s *Server) countReject(reason string) {
 	v.(*atomic.Uint64).Add(1)
 }
 
-// counter is an atomic count that goroutines can wait on. Adding costs one
-// atomic add and one atomic load unless someone is waiting.
-type counter struct {
-	n       atomic.Uint64
-	waiting atomic.Int64
-	mu      sync.Mutex
-	waiters []countWaiter
-}
-
-type countWaiter struct {
-	n  uint64
-	ch chan struct{}
-}
-
-func (c *counter) add(d uint64) {
-	c.n.Add(d)
-	// A waiter raises waiting before it reads n, so either it sees this
-	// add or this load sees it.
-	if c.waiting.Load() > 0 {
-		c.wake()
-	}
-}
-
-func (c *counter) wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v := c.n.Load()
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if v >= w.n {
-			close(w.ch)
-		} else {
-			kept = append(kept, w)
-		}
-	}
-	clear(c.waiters[len(kept):])
-	c.waiters = kept
-	c.waiting.Store(int64(len(kept)))
-}
-
-func (c *counter) wait(ctx context.Context, n uint64) error {
-	c.mu.Lock()
-	c.waiting.Add(1)
-	if c.n.Load() >= n {
-		c.waiting.Add(-1)
-		c.mu.Unlock()
-		return nil
-	}
-	w := countWaiter{n: n, ch: make(chan struct{})}
-	c.waiters = append(c.waiters, w)
-	c.mu.Unlock()
-	select {
-	case <-w.ch:
-		return nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if i := slices.IndexFunc(c.waiters, func(x countWaiter) bool { return x.ch == w.ch }); i >= 0 {
-			c.waiters = slices.Delete(c.waiters, i, i+1)
-			c.waiting.Add(-1)
-			return ctx.Err()
-		}
-		return nil // woken while the context ended: the count was reached
-	}
-}
+// counter is an atomic count that goroutines can wait on.
+type counter = waitcount.Counter

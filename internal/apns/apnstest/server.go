@@ -298,7 +298,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("apns-id", n.ID)
 	w.WriteHeader(http.StatusOK)
-	s.accepted.add(1)
+	s.accepted.Add(1)
 }
 
 // parse checks the apns-* headers and the body and returns the

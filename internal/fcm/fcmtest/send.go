@@ -121,7 +121,7 @@ var ttlRE = regexp.MustCompile(`^[0-9]+(\.[0-9]{1,9})?s$`)
 
 // handleSend is projects.messages.send.
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
-	s.requests.add(1)
+	s.requests.Add(1)
 	if b := s.faults.pickGlobal(); b != nil && s.inject(w, r, b) {
 		return
 	}
@@ -187,7 +187,7 @@ func (s *Server) deliver(m Message, project, name string, body []byte) {
 		s.records = append(s.records, m)
 		s.rmu.Unlock()
 	}
-	s.accepted.add(1)
+	s.accepted.Add(1)
 }
 
 // validate checks what FCM checks of the fields the fake knows.

@@ -35,7 +35,7 @@ type assertionClaims struct {
 // github.com/golang-jwt/jwt/v5, an implementation independent of the
 // golang.org/x/oauth2 code that signs it.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	s.tokenRequests.add(1)
+	s.tokenRequests.Add(1)
 	if b := s.faults.pickToken(); b != nil && s.injectToken(w, r, b) {
 		return
 	}
