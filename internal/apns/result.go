@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/heraldpush/herald/internal/webpush"
 )
 
 // Outcome is what an APNs answer means for the sender.
@@ -112,33 +113,9 @@ func classify(status int, h http.Header, body []byte, now time.Time) Result {
 		r.Outcome = Gone
 	case status == http.StatusTooManyRequests || status >= 500:
 		r.Outcome = Retry
-		r.RetryAfter = retryAfter(h.Get("Retry-After"), now)
+		r.RetryAfter = webpush.RetryAfter(h.Get("Retry-After"), now)
 	default:
 		r.Outcome = Failed
 	}
 	return r
-}
-
-// maxRetryAfter caps what APNs can make a message wait, so a bogus header
-// cannot park it for years.
-const maxRetryAfter = 24 * time.Hour
-
-// retryAfter parses a Retry-After value (RFC 9110 section 10.2.3):
-// delay-seconds or an HTTP-date. Anything unparsable, or a date in the
-// past, gives 0.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-		d = maxRetryAfter
-		if n < uint64(maxRetryAfter/time.Second) {
-			d = time.Duration(n) * time.Second
-		}
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }

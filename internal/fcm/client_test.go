@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/fcm/fcmtest"
+
+	"github.com/heraldpush/herald/internal/webpush"
 )
 
 func TestSendNotification(t *testing.T) {
@@ -214,7 +216,7 @@ func TestRetryAfter(t *testing.T) {
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Hour).Format(http.TimeFormat):       0,
 	} {
-		if got := retryAfter(v, now); got != want {
+		if got := webpush.RetryAfter(v, now); got != want {
 			t.Errorf("retryAfter(%q) = %s, want %s", v, got, want)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/heraldpush/herald/internal/webpush"
 )
 
 // Outcome is what FCM's answer means for the sender.
@@ -77,9 +79,8 @@ type Result struct {
 }
 
 const (
-	// maxRetryAfter caps a Retry-After, so a bogus header cannot park a
-	// message for years.
-	maxRetryAfter = 24 * time.Hour
+	// maxRetryAfter caps a Retry-After (webpush.RetryAfter applies it).
+	maxRetryAfter = webpush.MaxRetryAfter
 	// maxDetail bounds Result.Detail.
 	maxDetail = 200
 )
@@ -116,7 +117,7 @@ func classify(status int, h http.Header, body []byte, now time.Time) Result {
 		r.Outcome, r.Reason = byStatus(status, e.Error.Status)
 	}
 	if r.Outcome == Retry {
-		r.RetryAfter = retryAfter(h.Get("Retry-After"), now)
+		r.RetryAfter = webpush.RetryAfter(h.Get("Retry-After"), now)
 	}
 	return r
 }
@@ -137,25 +138,6 @@ func byStatus(status int, rpc string) (Outcome, string) {
 		return Retry, reason
 	}
 	return Failed, reason
-}
-
-// retryAfter parses Retry-After (RFC 9110 section 10.2.3): delay-seconds
-// or an HTTP-date. Anything unparsable, or a date in the past, gives 0.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-		d = maxRetryAfter
-		if n < uint64(maxRetryAfter/time.Second) {
-			d = time.Duration(n) * time.Second
-		}
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }
 
 func shorten(s string) string {

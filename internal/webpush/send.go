@@ -204,38 +204,40 @@ func Classify(resp *http.Response, now time.Time) Result {
 		r.Outcome = TooLarge
 	case c == http.StatusTooManyRequests:
 		r.Outcome = RateLimited
-		r.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), now)
+		r.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now)
 	case c >= 500:
 		r.Outcome = Retry
-		r.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), now)
+		r.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now)
 	default:
 		r.Outcome = Failed
 	}
 	return r
 }
 
-// maxRetryAfter caps what a push service can make us wait, so a bogus
+// MaxRetryAfter caps what a push service can make us wait, so a bogus
 // header cannot park a message for years.
-const maxRetryAfter = 24 * time.Hour
+const MaxRetryAfter = 24 * time.Hour
 
-// retryAfter parses a Retry-After value (RFC 9110 section 10.2.3): either
+// RetryAfter parses a Retry-After value (RFC 9110 section 10.2.3): either
 // delay-seconds or an HTTP-date. Anything unparsable, or a date in the
 // past, gives 0.
-func retryAfter(v string, now time.Time) time.Duration {
+//
+// FCM and APNs answers are read with it too; the cap is MaxRetryAfter.
+func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	var d time.Duration
 	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-		d = maxRetryAfter
-		if n < uint64(maxRetryAfter/time.Second) {
+		d = MaxRetryAfter
+		if n < uint64(MaxRetryAfter/time.Second) {
 			d = time.Duration(n) * time.Second
 		}
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
-	return min(max(d, 0), maxRetryAfter)
+	return min(max(d, 0), MaxRetryAfter)
 }
 
 const (
