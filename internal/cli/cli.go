@@ -44,6 +44,9 @@ Usage:
   herald bench webpush|crypto [flags] [--json]   measure delivery (herald bench webpush -h)
   herald import --app ID [--format auto|csv|jsonl|azure|onesignal] [--allow-endpoint HOST]… [--batch N] FILE|-
   herald export --app ID [--format csv|jsonl] [FILE|-]
+  herald send --api-key KEY [--server URL] (--all|--tag T…|--alias A…|--file F) --title T [--wait]
+  herald vapid generate [--json]
+  herald vapid set --app ID [--private-key-file FILE] [--subject mailto:…]
   herald version
 
 Every command that touches the store takes --data DIR (env HERALD_DATA,
@@ -73,6 +76,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = runImport(ctx, args[1:], env)
 	case "export":
 		err = runExport(ctx, args[1:], env)
+	case "send":
+		err = runSend(ctx, args[1:], env)
+	case "vapid":
+		err = runVAPID(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "herald", Version)
 	case "help", "-h", "--help":

@@ -126,12 +126,14 @@ func NewSigner(key *VAPIDKey, subject string, now func() time.Time) *Signer {
 		s.subErr = errors.New("webpush: signer has no vapid key")
 	} else {
 		s.k = EncodeBase64(key.pub)
-		s.subErr = checkSubject(subject)
+		s.subErr = CheckSubject(subject)
 	}
 	return s
 }
 
-func checkSubject(sub string) error {
+// CheckSubject says whether sub is a contact RFC 8292 accepts: a mailto:
+// or https: URI.
+func CheckSubject(sub string) error {
 	scheme, rest, _ := strings.Cut(sub, ":")
 	switch {
 	case strings.EqualFold(scheme, "mailto") && rest != "":
