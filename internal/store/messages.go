@@ -39,12 +39,20 @@ type Audience struct {
 	Timezones       []string  `json:"timezones,omitempty"`        // OR
 	Channels        []Channel `json:"channels,omitempty"`         // OR
 	ActiveSince     time.Time `json:"active_since,omitzero"`      // last activity at or after
+	ClickedSince    time.Time `json:"clicked_since,omitzero"`     // last click at or after
+	// AnyOf keeps subscribers in at least one of these expressions, NoneOf
+	// those in none of them: saved segments, included and excluded, copied
+	// in when a message is sent (SegmentRules.Audience). An expression
+	// inside AnyOf or NoneOf has no AnyOf or NoneOf of its own.
+	AnyOf  []Audience `json:"any_of,omitempty"`
+	NoneOf []Audience `json:"none_of,omitempty"`
 }
 
 // Recipient is one audience member as the fanout sees it.
 type Recipient struct {
-	ID      int64
-	Channel Channel
+	ID       int64
+	Channel  Channel
+	Timezone string // the subscriber's IANA time zone, "" if unknown (local-time delivery)
 }
 
 // Message is one send: what, to whom, how, and what happened so far.
@@ -61,9 +69,12 @@ type Message struct {
 	Topic   string
 	// SpreadSeconds spreads the send over this long at a constant rate.
 	SpreadSeconds int
-	SendAt        time.Time
-	CreatedAt     time.Time
-	FinishedAt    time.Time // zero until done or cancelled
+	// LocalTime, "HH:MM" when set, delivers at that wall-clock time in each
+	// recipient's time zone: the first such instant at or after SendAt.
+	LocalTime  string
+	SendAt     time.Time
+	CreatedAt  time.Time
+	FinishedAt time.Time // zero until done or cancelled
 
 	DedupID    string
 	RequestID  string

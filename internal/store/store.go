@@ -23,6 +23,7 @@ type Store interface {
 	ChannelCredentials
 	Timelines
 	Engagements
+	Segments
 	// Ping checks that the store answers; /readyz uses it.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

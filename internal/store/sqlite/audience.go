@@ -52,7 +52,8 @@ const (
 )
 
 // A chunk comes back as one row: count(*) and, per column, group_concat
-// of the chunk's ids (joined by ","), channels and tag sets (joined by
+// of the chunk's ids (joined by ","), channels (each followed by char(31)
+// and the subscriber's time zone, for local-time delivery) and tag sets (joined by
 // char(30), which JSON text never holds raw: SQLite and tagsJSON escape
 // control characters). A channel holding char(30) would split wrongly;
 // the counts then disagree and the chunk is read again with every
@@ -62,7 +63,7 @@ const (
 	columnsSQL    = `count(*), coalesce(group_concat(id, ','), ''), coalesce(group_concat(channel, char(30)), ''), %s`
 	columnsTags   = `coalesce(group_concat(tags, char(30)), '')`
 	packedSQL     = `count(*), coalesce(group_concat(concat(id, ' ', octet_length(channel), ' ', octet_length(tags), ' ', channel, tags), ''), ''), '', ''`
-	selectColumns = `s.id AS id, s.channel AS channel, `
+	selectColumns = `s.id AS id, s.channel || char(31) || s.timezone AS channel, `
 )
 
 // audiencePlan is an Audience compiled for one app.
@@ -82,6 +83,7 @@ type audiencePlan struct {
 }
 
 func compileAudience(appID string, a store.Audience) audiencePlan {
+	a = flatten(a)
 	p := audiencePlan{appID: appID, tags: newTagMatcher(a)}
 	var b strings.Builder
 	in := func(col string, vals []string) {
@@ -105,6 +107,11 @@ func compileAudience(appID string, a store.Audience) audiencePlan {
 		b.WriteString(" AND s.last_active_at >= ?")
 		p.args = append(p.args, toMS(a.ActiveSince))
 	}
+	if !a.ClickedSince.IsZero() {
+		b.WriteString(" AND s.last_clicked_at >= ?")
+		p.args = append(p.args, toMS(a.ClickedSince))
+	}
+	p.args = nestedSQL(&b, p.args, a)
 	p.where = b.String()
 	p.byRegistration = len(a.RegistrationIDs) > 0
 	p.byAlias = !p.byRegistration && len(a.Aliases) > 0
@@ -262,6 +269,7 @@ func (p *audiencePlan) page(ctx context.Context, q querier, cursor int64, limit 
 		}
 	}
 	var recs []candidate
+	zones := map[string]string{}
 	seen := 0
 	for {
 		recs, err = p.chunk(ctx, q, driver, cursor, n, recs)
@@ -280,7 +288,8 @@ func (p *audiencePlan) page(ctx context.Context, q querier, cursor int64, limit 
 			}
 			found++
 			if limit > 0 {
-				out = append(out, store.Recipient{ID: r.id, Channel: channelOf(r.channel)})
+				ch, tz, _ := strings.Cut(r.channel, "\x1f")
+				out = append(out, store.Recipient{ID: r.id, Channel: channelOf(ch), Timezone: zoneOf(zones, tz)})
 				if len(out) == limit {
 					return out, found, nil
 				}
@@ -308,6 +317,17 @@ func channelOf(ch string) store.Channel {
 		}
 	}
 	return store.Channel(strings.Clone(ch))
+}
+
+// zoneOf returns tz from zones, adding a copy of it when new, so that a
+// page shares one string per time zone and keeps no chunk alive.
+func zoneOf(zones map[string]string, tz string) string {
+	if z, ok := zones[tz]; ok {
+		return z
+	}
+	z := strings.Clone(tz)
+	zones[z] = z
+	return z
 }
 
 // AudiencePage returns up to limit members of a, in id order, after afterID.

@@ -15,7 +15,7 @@ import (
 const msgColumns = `id, app_id, state, audience, content, ttl_ms, urgency, topic,
 	spread_seconds, send_at, created_at, finished_at, dedup_id, request_id,
 	custom_args, fanout_cursor, fanout_done, targeted, sent, failed, pruned,
-	expired, received, clicked`
+	expired, received, clicked, local_time`
 
 func scanMessage(r scanner) (store.Message, error) {
 	var (
@@ -29,7 +29,7 @@ func scanMessage(r scanner) (store.Message, error) {
 	err := r.Scan(&m.ID, &m.AppID, &state, &audience, &m.Content, &ttl, &m.Urgency, &m.Topic,
 		&m.SpreadSeconds, &sendAt, &created, &finished, &dedup, &m.RequestID,
 		&m.CustomArgs, &m.FanoutCursor, &fanoutDone, &m.Targeted, &m.Sent, &m.Failed, &m.Pruned,
-		&m.Expired, &m.Received, &m.Clicked)
+		&m.Expired, &m.Received, &m.Clicked, &m.LocalTime)
 	if err != nil {
 		return store.Message{}, err
 	}
@@ -99,10 +99,10 @@ func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue stor
 			}
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (app_id, state, audience, content, ttl_ms, urgency, topic,
-			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args, local_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			m.AppID, string(m.State), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
-			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs),
+			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs), m.LocalTime,
 		).Scan(&m.ID)
 		if err != nil {
 			return classify(err)

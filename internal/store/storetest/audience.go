@@ -32,6 +32,15 @@ func inAudience(s store.Subscriber, a store.Audience) bool {
 	if !a.ActiveSince.IsZero() && s.LastActiveAt.Before(a.ActiveSince) {
 		return false
 	}
+	if !a.ClickedSince.IsZero() && (s.LastClickedAt.IsZero() || s.LastClickedAt.Before(a.ClickedSince)) {
+		return false
+	}
+	if len(a.AnyOf) > 0 && !slices.ContainsFunc(a.AnyOf, func(sub store.Audience) bool { return inAudience(s, sub) }) {
+		return false
+	}
+	if slices.ContainsFunc(a.NoneOf, func(sub store.Audience) bool { return inAudience(s, sub) }) {
+		return false
+	}
 	if len(a.Tags) > 0 && !hasAny(a.Tags) {
 		return false
 	}
@@ -49,7 +58,7 @@ func wantAudience(subs []store.Subscriber, a store.Audience) []store.Recipient {
 	var out []store.Recipient
 	for _, s := range subs {
 		if inAudience(s, a) {
-			out = append(out, store.Recipient{ID: s.ID, Channel: s.Channel})
+			out = append(out, store.Recipient{ID: s.ID, Channel: s.Channel, Timezone: s.Timezone})
 		}
 	}
 	return out
@@ -180,7 +189,7 @@ func testAudience(t *testing.T, open func(*testing.T) store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []store.Recipient{{ID: subs[6].ID, Channel: subs[6].Channel}, {ID: subs[8].ID, Channel: subs[8].Channel}}
+		want := []store.Recipient{{ID: subs[6].ID, Channel: subs[6].Channel, Timezone: subs[6].Timezone}, {ID: subs[8].ID, Channel: subs[8].Channel, Timezone: subs[8].Timezone}}
 		if !slices.Equal(page, want) {
 			t.Errorf("page after %d = %v, want %v", subs[5].ID, page, want)
 		}
