@@ -23,6 +23,7 @@ type Store interface {
 	ChannelCredentials
 	Timelines
 	Engagements
+	Callbacks
 	Segments
 	// Ping checks that the store answers; /readyz uses it.
 	Ping(ctx context.Context) error

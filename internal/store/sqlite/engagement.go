@@ -44,6 +44,16 @@ func (s *Store) RecordEngagement(ctx context.Context, appID string, id int64, re
 			received, clicked, appID, id); err != nil {
 			return err
 		}
+		var events []store.CallbackEventKind
+		if received > 0 {
+			events = append(events, store.EventReceived)
+		}
+		if clicked > 0 {
+			events = append(events, store.EventClicked)
+		}
+		if err := engagementEvents(ctx, tx, appID, id, registrationID, events, at); err != nil {
+			return err
+		}
 		var lastClicked any
 		if clicked > 0 {
 			lastClicked = toMS(at)

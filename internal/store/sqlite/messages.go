@@ -173,6 +173,11 @@ func (s *Store) SetMessageState(ctx context.Context, appID string, id int64, fro
 		if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = ?, finished_at = coalesce(?, finished_at) WHERE id = ?", string(to), finished, id); err != nil {
 			return err
 		}
+		if to == store.StateDone && m.State != store.StateDone {
+			if err := finishedEvent(ctx, tx, id, s.now()); err != nil {
+				return err
+			}
+		}
 		if enqueue != nil {
 			if err := enqueue(ctx, tx); err != nil {
 				return fmt.Errorf("enqueue: %w", err)
@@ -221,10 +226,16 @@ func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, tar
 // finishIfComplete marks a message done once its fanout is complete and
 // every targeted recipient has a final outcome.
 func finishIfComplete(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'done', finished_at = ?
+	res, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'done', finished_at = ?
 		WHERE id = ? AND fanout_done = 1 AND state = 'sending'
 		AND sent + failed + pruned + expired >= targeted`, toMS(now), id)
-	return err
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return finishedEvent(ctx, tx, id, now)
+	}
+	return nil
 }
 
 func boolInt(b bool) int {
@@ -298,6 +309,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 		var c store.Counters
 		reasons := map[string]int64{}
 		var prune []int64
+		var finals []store.Outcome // newly final: each gets a callback event
 		for _, o := range outs {
 			res, err := stmt.ExecContext(ctx, id, o.SubscriberID, string(o.Result), o.Reason, toMS(now), string(o.Channel))
 			if err != nil {
@@ -305,6 +317,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue
+			}
+			if o.Result != store.ResultRetrying {
+				finals = append(finals, o)
 			}
 			switch o.Result {
 			case store.ResultSent:
@@ -328,6 +343,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 				ON CONFLICT (message_id, reason) DO UPDATE SET count = count + excluded.count`, id, r, n); err != nil {
 				return err
 			}
+		}
+		if err := outcomeEvents(ctx, tx, appID, id, finals, now); err != nil {
+			return err
 		}
 		if len(prune) > 0 {
 			if _, err := deleteByID(ctx, tx, appID, prune); err != nil {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ChannelCounts", func(t *testing.T) { testChannelCounts(t, open) })
 	t.Run("ChannelCredentials", func(t *testing.T) { testChannelCredentials(t, open) })
 	t.Run("Engagement", func(t *testing.T) { testEngagement(t, open) })
+	t.Run("Callbacks", func(t *testing.T) { testCallbacks(t, open) })
 	t.Run("Segments", func(t *testing.T) { testSegments(t, open) })
 	t.Run("SegmentAudience", func(t *testing.T) { testSegmentAudience(t, open) })
 }
