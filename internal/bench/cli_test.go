@@ -30,6 +30,7 @@ func TestCLIJSON(t *testing.T) {
 		{"webpush", []string{"--subscribers", "50", "--verify", "all", "--crypto-seconds", "0.05", "--probes", "2"},
 			[]string{"subscribers", "delivered", "seconds", "per_second", "p50_ms", "p99_ms", "peak_rss_mb"}},
 		{"crypto", []string{"--seconds", "0.05"}, []string{"per_second_one_core", "per_second_all_cores"}},
+		{"audience", []string{"--subscribers", "3000", "--repeats", "1"}, []string{"subscribers", "max_stream_ms", "setup_seconds"}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			dir := t.TempDir()
@@ -50,6 +51,9 @@ func TestCLIJSON(t *testing.T) {
 			}
 			if tc.kind == "webpush" && (m["delivered"] != 50.0 || m["ok"] != true) {
 				t.Errorf("delivered %v, ok %v", m["delivered"], m["ok"])
+			}
+			if tc.kind == "audience" {
+				checkAudience(t, m)
 			}
 			files, _ := filepath.Glob(filepath.Join(dir, tc.kind+"-*.json"))
 			if len(files) != 1 {
@@ -72,9 +76,42 @@ func TestCLIUsage(t *testing.T) {
 		{"bench", "webpush", "--subscribers", "10", "--verify", "some"},
 		{"bench", "webpush", "--subscribers", "10", "--http", "3"},
 		{"bench", "crypto", "--seconds", "0"},
+		{"bench", "audience"},
+		{"bench", "audience", "--subscribers", "10", "--repeats", "0"},
 	} {
 		if _, stderr, code := herald(t, args...); code != 2 || stderr == "" {
 			t.Errorf("herald %v: exit %d, stderr %q; want 2 and a message", args, code, stderr)
+		}
+	}
+}
+
+// checkAudience: every expression reached some but not all of the
+// population, and the narrower expressions reached fewer than the wider.
+func checkAudience(t *testing.T, m map[string]any) {
+	t.Helper()
+	got := map[string]float64{}
+	for _, e := range m["expressions"].([]any) {
+		e := e.(map[string]any)
+		got[e["name"].(string)] = e["recipients"].(float64)
+	}
+	if len(got) < 10 {
+		t.Fatalf("only %d expressions: %v", len(got), got)
+	}
+	for name, n := range got {
+		if name == "and20_spread" { // a subscriber has at most 8 tags: nobody, the worst case of the scan
+			if n != 0 {
+				t.Errorf("and20_spread reached %v", n)
+			}
+			continue
+		}
+		if n <= 0 || n >= 3000 {
+			t.Errorf("%s reached %v of 3000", name, n)
+		}
+	}
+	for _, pair := range [][2]string{{"tag_rare", "tag_common"}, {"tag_common", "or20_common"}, {"and2_common", "tag_common"},
+		{"or20_not20", "or20_common"}, {"segment_include", "or20_common"}} {
+		if got[pair[0]] >= got[pair[1]] {
+			t.Errorf("%s (%v) not below %s (%v)", pair[0], got[pair[0]], pair[1], got[pair[1]])
 		}
 	}
 }

@@ -21,15 +21,17 @@ const defaultResults = "bench-results"
 // runBench is `herald bench webpush|crypto`: see internal/bench.
 func runBench(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return usageError{"bench: want a kind: webpush or crypto"}
+		return usageError{"bench: want a kind: webpush, crypto or audience"}
 	}
 	switch args[0] {
 	case "webpush":
 		return benchWebPush(ctx, args[1:], env)
 	case "crypto":
 		return benchCrypto(ctx, args[1:], env)
+	case "audience":
+		return benchAudience(ctx, args[1:], env)
 	}
-	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush or crypto", args[0])}
+	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto or audience", args[0])}
 }
 
 // benchFlags are what every bench kind takes.
@@ -99,6 +101,34 @@ func benchWebPush(ctx context.Context, args []string, env Env) error {
 		return errors.Join(err, perr)
 	}
 	return err
+}
+
+func benchAudience(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("herald bench audience", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var bf benchFlags
+	bf.register(fs)
+	var o bench.AudienceOptions
+	fs.IntVar(&o.Subscribers, "subscribers", 0, "size of the generated population (required)")
+	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each expression; the median is reported")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("bench audience: unexpected argument %q", fs.Arg(0))}
+	}
+	if o.Subscribers <= 0 {
+		return usageError{"bench audience: --subscribers N is required"}
+	}
+	if o.Repeats <= 0 {
+		return usageError{"bench audience: --repeats must be at least 1"}
+	}
+	o.Progress, o.Terminal = env.Stderr, isTerminal(env.Stderr)
+	r, err := bench.Audience(ctx, o)
+	if err != nil {
+		return err
+	}
+	return report(env, bf, "audience", r, r.StartedAt, r.WriteTable)
 }
 
 func benchCrypto(ctx context.Context, args []string, env Env) error {
