@@ -13,6 +13,7 @@ import (
 	"github.com/heraldpush/herald/internal/apps"
 	"github.com/heraldpush/herald/internal/compat/engagelab"
 	"github.com/heraldpush/herald/internal/compat/guide"
+	"github.com/heraldpush/herald/internal/compat/najva"
 	"github.com/heraldpush/herald/internal/compat/webtoapp"
 	"github.com/heraldpush/herald/internal/config"
 	"github.com/heraldpush/herald/internal/delivery"
@@ -112,6 +113,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		tracking.New(st, trackingKeys, c.DefaultApp, time.Now, log),
 		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
 		webtoapp.New(appSvc, reg, sendSvc, log),
+		najva.New(najva.Deps{Apps: appSvc, Send: sendSvc, Devices: reg, Log: log}, najva.Options{}),
 	)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
