@@ -36,7 +36,7 @@ func (a *API) previewAudience(w http.ResponseWriter, r *http.Request, app store.
 	if !ok {
 		return errors.New("api: the message store cannot count audiences")
 	}
-	m, err := a.send.Message(app.ID, send.Request{To: req.To, IncludeInactive: req.IncludeInactive,
+	m, err := a.send.Prepare(r.Context(), app.ID, send.Request{To: req.To, IncludeInactive: req.IncludeInactive,
 		Content: send.Content{Title: previewTitle}})
 	if err != nil {
 		return err

@@ -14,14 +14,20 @@
 // that the API and the compat adapters report it the same way. The send
 // package calls it before a message is stored.
 //
+// Saved segments (store.Segment) hold rules: the same lists, plus "last
+// active within" and "last clicked within" windows written "6h" / "7d"
+// (RulesDoc, ParseWindow). ValidateRules checks them with the target
+// limits, naming fields under "rules"; a segment may hold tags_not alone.
+// A target names at most MaxSegments segments to include and as many to
+// exclude; package send copies their rules into the message's audience
+// (store.Audience.AnyOf / NoneOf) when it is sent.
+//
 // # Limits
 //
 // The package does not resolve expressions: the store evaluates them
 // (store.Messages.AudiencePage streams the members in id order, pages of
-// a few hundred, memory flat whatever the audience's size). Expressions
-// the store cannot evaluate — saved segments, local-time windows — will be
-// expanded here into store.Audience values before they reach it; none is
-// supported yet.
+// a few hundred, memory flat whatever the audience's size), nested
+// segment expressions included.
 //
 // # Concurrency
 //

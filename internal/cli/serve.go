@@ -104,7 +104,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := engine.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	sendSvc := send.New(engine, time.Now)
+	sendSvc := send.New(engine, time.Now, send.WithSegments(st))
 	h := server.Handler(log, st, met, met,
 		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
 		admin.New(admin.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Store: st, Canceller: engine, Password: adminPassword, Log: log}, admin.Options{}),

@@ -28,7 +28,10 @@ const (
 	ActiveWindow = 30 * 24 * time.Hour
 )
 
-var dedupRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var (
+	dedupRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	localTimeRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
 
 // Request is a send as Herald's API takes it (POST /v1/messages).
 type Request struct {
@@ -52,7 +55,9 @@ type Request struct {
 	TagPrefix string `json:"-"`
 }
 
-// Target is "all" or an object of target lists combined with AND.
+// Target is "all" or an object of target lists combined with AND. All may
+// go with SegmentsExclude (Najva's "everyone not excluded"); JSON's "all"
+// carries no lists.
 type Target struct {
 	All             bool
 	RegistrationIDs []string `json:"registration_ids,omitempty"`
@@ -60,8 +65,11 @@ type Target struct {
 	TagsAnd         []string `json:"tags_and,omitempty"`
 	TagsNot         []string `json:"tags_not,omitempty"`
 	Aliases         []string `json:"aliases,omitempty"`
-	Segments        []int64  `json:"segments,omitempty"`
-	SegmentsExclude []int64  `json:"segments_exclude,omitempty"`
+	// Segments and SegmentsExclude name saved segments (by name or id): a
+	// member must be in at least one of Segments and in none of
+	// SegmentsExclude. JSON entries are names (strings) or ids (integers).
+	Segments        []SegmentRef `json:"segments,omitempty"`
+	SegmentsExclude []SegmentRef `json:"segments_exclude,omitempty"`
 	Languages       []string `json:"languages,omitempty"`
 	Timezones       []string `json:"timezones,omitempty"`
 }
@@ -84,7 +92,15 @@ func (t *Target) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	type plain Target
-	var p plain
+	var p struct {
+		*plain
+		// Segment lists are read raw, so that a bad entry is named with
+		// its index.
+		Segments        []json.RawMessage `json:"segments"`
+		SegmentsExclude []json.RawMessage `json:"segments_exclude"`
+	}
+	p.plain = (*plain)(t)
+	*t = Target{}
 	if err := jsonreq.Unmarshal(b, &p, jsonreq.Options{}); err != nil {
 		if pr, ok := err.(*jsonreq.Problem); ok && pr.Field != "" {
 			pr.Field = "to." + pr.Field
@@ -92,7 +108,19 @@ func (t *Target) UnmarshalJSON(b []byte) error {
 		}
 		return err
 	}
-	*t = Target(p)
+	for _, l := range []struct {
+		name string
+		raw  []json.RawMessage
+		into *[]SegmentRef
+	}{{"to.segments", p.Segments, &t.Segments}, {"to.segments_exclude", p.SegmentsExclude, &t.SegmentsExclude}} {
+		for i, raw := range l.raw {
+			ref, err := parseSegmentRef(fmt.Sprintf("%s[%d]", l.name, i), raw)
+			if err != nil {
+				return err
+			}
+			*l.into = append(*l.into, ref)
+		}
+	}
 	return nil
 }
 
@@ -148,6 +176,9 @@ func validateTarget(tp *Target) error {
 				return jsonreq.Fieldf(fmt.Sprintf("to.%s[%d]", l.name, i), "is too long")
 			}
 		}
+	}
+	if err := validateSegmentRefs(t); err != nil {
+		return err
 	}
 	if t.All {
 		return nil

@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -23,23 +24,28 @@ type Submitter interface {
 
 // Service validates sends and submits them.
 type Service struct {
-	engine Submitter
-	now    func() time.Time
+	engine   Submitter
+	now      func() time.Time
+	segments SegmentSource // nil: targets naming segments are refused
 }
 
 // New returns a Service submitting to engine.
-func New(engine Submitter, now func() time.Time) *Service {
+func New(engine Submitter, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{engine: engine, now: now}
+	s := &Service{engine: engine, now: now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Send validates r and stores it as a message of appID. It returns the
 // message and whether it is new: a repeated dedup_id returns the first
 // message and sends nothing.
 func (s *Service) Send(ctx context.Context, appID string, r Request) (store.Message, bool, error) {
-	m, err := s.Message(appID, r)
+	m, err := s.Prepare(ctx, appID, r)
 	if err != nil {
 		return store.Message{}, false, err
 	}
@@ -50,19 +56,35 @@ func (s *Service) Send(ctx context.Context, appID string, r Request) (store.Mess
 	return msg, created, nil
 }
 
+// Prepare validates r, copies the rules of the segments it names into its
+// audience (as of now: a segment edited later does not change the
+// message), and builds the message it describes, without storing it.
+func (s *Service) Prepare(ctx context.Context, appID string, r Request) (store.Message, error) {
+	now := s.now().UTC()
+	m, err := s.build(appID, r, now)
+	if err != nil {
+		return store.Message{}, err
+	}
+	if err := s.resolveSegments(ctx, appID, r.To, &m.Audience, now); err != nil {
+		return store.Message{}, err
+	}
+	return m, nil
+}
+
 // Message validates r and builds the message it describes, without
-// storing it.
+// storing it. A target naming segments needs Prepare, which looks them up.
 func (s *Service) Message(appID string, r Request) (store.Message, error) {
+	m, err := s.build(appID, r, s.now().UTC())
+	if err == nil && (len(r.To.Segments) > 0 || len(r.To.SegmentsExclude) > 0) {
+		return store.Message{}, errors.New("send: a target naming segments needs Prepare")
+	}
+	return m, err
+}
+
+func (s *Service) build(appID string, r Request, now time.Time) (store.Message, error) {
 	if err := validateTarget(r.To); err != nil {
 		return store.Message{}, err
 	}
-	if len(r.To.Segments) > 0 || len(r.To.SegmentsExclude) > 0 {
-		return store.Message{}, jsonreq.Fieldf("to.segments", "segments are not available yet")
-	}
-	if r.LocalTime != "" {
-		return store.Message{}, jsonreq.Fieldf("local_time", "delivery at local time is not available yet")
-	}
-	now := s.now().UTC()
 	m := store.Message{
 		AppID: appID,
 		Audience: store.Audience{
@@ -112,6 +134,15 @@ func (s *Service) Message(appID string, r Request) (store.Message, error) {
 		return store.Message{}, jsonreq.Fieldf("spread_minutes", "must be 0 to %d", MaxSpreadMinutes)
 	}
 	m.SpreadSeconds = r.SpreadMinutes * 60
+	if r.LocalTime != "" {
+		if !localTimeRE.MatchString(r.LocalTime) {
+			return store.Message{}, jsonreq.Fieldf("local_time", "must be a time of day HH:MM, 00:00 to 23:59, got %q", clipName(r.LocalTime))
+		}
+		if r.SpreadMinutes > 0 {
+			return store.Message{}, jsonreq.Fieldf("local_time", "cannot be combined with spread_minutes")
+		}
+		m.LocalTime = r.LocalTime
+	}
 	if r.DedupID != "" && !dedupRE.MatchString(r.DedupID) {
 		return store.Message{}, jsonreq.Fieldf("dedup_id", "must be 1 to 64 letters, digits, _ or -")
 	}

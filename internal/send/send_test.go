@@ -164,13 +164,14 @@ func TestReplaceTopic(t *testing.T) {
 func FuzzRequest(f *testing.F) {
 	f.Add(`{"to":"all","content":{"title":"t"}}`)
 	f.Add(`{"to":{"tags":["a"],"tags_not":["b"]},"content":{"body":"b"},"ttl":5,"send_at":"2026-11-24T13:00:00Z"}`)
-	svc := New(&captured{}, func() time.Time { return fixedNow })
+	f.Add(`{"to":{"segments":["hot",1],"segments_exclude":["none"]},"content":{"title":"t"},"local_time":"09:30"}`)
+	svc := New(&captured{}, func() time.Time { return fixedNow }, WithSegments(testSegments()))
 	f.Fuzz(func(t *testing.T, body string) {
 		var r Request
 		if err := jsonreq.Unmarshal([]byte(body), &r, jsonreq.Options{}); err != nil {
 			return
 		}
-		m, err := svc.Message("app_1", r)
+		m, err := svc.Prepare(t.Context(), "app_1", r)
 		if err != nil {
 			var fe *jsonreq.FieldError
 			if !errors.As(err, &fe) || fe.Field == "" {
