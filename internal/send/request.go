@@ -70,8 +70,8 @@ type Target struct {
 	// SegmentsExclude. JSON entries are names (strings) or ids (integers).
 	Segments        []SegmentRef `json:"segments,omitempty"`
 	SegmentsExclude []SegmentRef `json:"segments_exclude,omitempty"`
-	Languages       []string `json:"languages,omitempty"`
-	Timezones       []string `json:"timezones,omitempty"`
+	Languages       []string     `json:"languages,omitempty"`
+	Timezones       []string     `json:"timezones,omitempty"`
 }
 
 // UnmarshalJSON takes "all" or an object; unknown keys are refused.
