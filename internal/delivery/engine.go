@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -43,7 +44,11 @@ type Options struct {
 	// received and clicked reports can be checked. Nil sends payloads
 	// as they are.
 	Tracking RecipientSigner
-	Now      func() time.Time
+	// Jobs are other packages' River jobs (callbacks) that the engine's
+	// client runs beside its own, so that one client, one leader and one
+	// rescuer serve all of Herald's jobs. Their queues are their own.
+	Jobs []JobSet
+	Now  func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -101,6 +106,11 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &fanoutWorker{e: e})
 	river.AddWorker(workers, &deliverWorker{e: e})
+	var periodic []*river.PeriodicJob
+	for _, js := range o.Jobs {
+		js.AddWorkers(workers)
+		periodic = append(periodic, js.PeriodicJobs()...)
+	}
 	queues := map[string]river.QueueConfig{queueFanout: {MaxWorkers: o.FanoutWorkers}, queuePaced: {MaxWorkers: 16}}
 	for _, ch := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
 		n := o.Workers[ch]
@@ -109,8 +119,12 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 		}
 		queues[string(ch)] = river.QueueConfig{MaxWorkers: n}
 	}
+	for _, js := range o.Jobs {
+		maps.Copy(queues, js.Queues())
+	}
 	e.river, err = river.NewClient(driver, &river.Config{
 		Queues:                      queues,
+		PeriodicJobs:                periodic,
 		Workers:                     workers,
 		FetchPollInterval:           o.PollInterval,
 		FetchCooldown:               o.PollInterval / 5,
@@ -124,6 +138,15 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 		return nil, fmt.Errorf("delivery: job client: %w", err)
 	}
 	return e, nil
+}
+
+// JobSet is a set of River jobs another package runs on the engine's
+// client: its workers, its queues (names distinct from the engine's) and
+// its periodic jobs (run by the leader only).
+type JobSet interface {
+	AddWorkers(w *river.Workers)
+	Queues() map[string]river.QueueConfig
+	PeriodicJobs() []*river.PeriodicJob
 }
 
 // quiet passes River's own logs through at warning level and above.
