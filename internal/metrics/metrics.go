@@ -22,6 +22,7 @@ type Metrics struct {
 	messages     *prometheus.CounterVec
 	requests     *prometheus.CounterVec
 	reqSeconds   *prometheus.HistogramVec
+	callbacks    *callbackCollectors
 }
 
 // New makes the collectors on a fresh registry, with Go runtime and process
@@ -61,6 +62,7 @@ func New(db *sql.DB) *Metrics {
 	}, []string{"route"})
 	m.reg.MustRegister(m.pushes, m.pushSeconds, m.deliverDelay, m.retries, m.messages, m.requests, m.reqSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.callbacks = newCallbackCollectors(m.reg)
 	if db != nil {
 		m.reg.MustRegister(&queueCollector{db: db, desc: prometheus.NewDesc("herald_jobs",
 			"Delivery jobs by queue and state (available, running, retryable, scheduled).", []string{"queue", "state"}, nil)})
