@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,6 +44,10 @@ type Serve struct {
 	// Empty, the UI uses the hash `herald admin set-password` wrote into
 	// Data, or stays locked if there is none.
 	AdminPassword string
+	// Callbacks tune how apps' callback (webhook) events are posted.
+	CallbackWorkers int           // callback requests in flight at once, one app each
+	CallbackTimeout time.Duration // deadline of one callback request
+	CallbackRetry   time.Duration // delay after a failed callback request, doubled per failure
 }
 
 // SQLitePath is the embedded store's file inside the data directory.
@@ -70,6 +75,9 @@ func (c Serve) Redacted() []string {
 		"apns-url=" + c.APNsURL,
 		"ca-file=" + c.CAFile,
 		"admin-password=" + redact(c.AdminPassword),
+		"callback-workers=" + strconv.Itoa(c.CallbackWorkers),
+		"callback-timeout=" + c.CallbackTimeout.String(),
+		"callback-retry=" + c.CallbackRetry.String(),
 	}
 }
 
@@ -108,6 +116,9 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	fs.StringVar(&c.APNsURL, "apns-url", "", "APNs base URL for both environments; empty for Apple's production and sandbox hosts (env HERALD_APNS_URL)")
 	fs.StringVar(&c.CAFile, "ca-file", "", "PEM file of extra CA certificates trusted for outbound TLS (env HERALD_CA_FILE)")
 	fs.StringVar(&c.AdminPassword, "admin-password", "", "operator password for the admin UI at /admin; visible to ps, so prefer env HERALD_ADMIN_PASSWORD or HERALD_ADMIN_PASSWORD_FILE; empty: the hash `herald admin set-password` wrote in --data")
+	fs.IntVar(&c.CallbackWorkers, "callback-workers", 4, "callback (webhook) requests in flight at once, one app each; separate from delivery's workers (env HERALD_CALLBACK_WORKERS)")
+	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", 10*time.Second, "deadline of one callback request (env HERALD_CALLBACK_TIMEOUT)")
+	fs.DurationVar(&c.CallbackRetry, "callback-retry", 5*time.Second, "delay after a failed callback request, doubled per failure up to an hour, 12 tries (env HERALD_CALLBACK_RETRY)")
 	if err := fs.Parse(args); err != nil {
 		return Serve{}, err
 	}
@@ -141,6 +152,25 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 		if c.AdminPassword == "" && err == nil {
 			errs = append(errs, fmt.Errorf("HERALD_ADMIN_PASSWORD_FILE: %s is empty", p))
 		}
+	}
+	var err error
+	for _, d := range []struct {
+		name, key string
+		dst       *time.Duration
+	}{{"callback-timeout", "HERALD_CALLBACK_TIMEOUT", &c.CallbackTimeout}, {"callback-retry", "HERALD_CALLBACK_RETRY", &c.CallbackRetry}} {
+		if v := getenv(d.key); v != "" && !set[d.name] {
+			if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", d.key, v))
+			}
+		}
+	}
+	if v := getenv("HERALD_CALLBACK_WORKERS"); v != "" && !set["callback-workers"] {
+		if c.CallbackWorkers, err = strconv.Atoi(v); err != nil || c.CallbackWorkers <= 0 {
+			errs = append(errs, fmt.Errorf("HERALD_CALLBACK_WORKERS: %q is not a positive number", v))
+		}
+	}
+	if c.CallbackWorkers <= 0 || c.CallbackTimeout <= 0 || c.CallbackRetry <= 0 {
+		errs = append(errs, errors.New("callback-workers, callback-timeout and callback-retry must be positive"))
 	}
 	if v := getenv("HERALD_SHUTDOWN_TIMEOUT"); v != "" && !set["shutdown-timeout"] {
 		d, err := time.ParseDuration(v)
