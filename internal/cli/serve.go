@@ -113,7 +113,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		tracking.New(st, trackingKeys, c.DefaultApp, time.Now, log),
 		engagelab.New(engagelab.Deps{Apps: appSvc, Send: sendSvc, Store: st, Registry: reg, Log: log}, engagelab.Options{}),
 		webtoapp.New(appSvc, reg, sendSvc, log),
-		najva.New(najva.Deps{Apps: appSvc, Send: sendSvc, Devices: reg, Log: log}, najva.Options{}),
+		najva.New(najva.Deps{Apps: appSvc, Send: sendSvc, Devices: reg, Segments: st, Log: log}, najva.Options{}),
 	)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

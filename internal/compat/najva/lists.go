@@ -24,24 +24,43 @@ type oneSignal struct {
 }
 
 // segments serves GET /api/v1/websites/<api_key>/segments/: the app's
-// saved segments, whose ids feed segments_include and segments_exclude.
+// saved segments with their live member counts (every subscriber the
+// rules match now); the ids feed segments_include and segments_exclude.
 func (h *Handler) segments(w http.ResponseWriter, r *http.Request, app store.App) error {
 	if err := owns(app, r.PathValue("api_key")); err != nil {
 		return err
 	}
 	out := []segment{}
-	if h.d.Segments != nil {
-		list, err := h.d.Segments.Segments(r.Context(), app.ID)
+	if h.d.Segments == nil {
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	list, err := h.d.Segments.ListSegments(r.Context(), app.ID)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	for _, s := range list {
+		n, err := h.d.Segments.CountAudience(r.Context(), app.ID, s.Rules.Audience(now))
 		if err != nil {
 			return err
 		}
-		for _, s := range list {
-			out = append(out, segment{ID: s.ID, Name: s.Name, HumanReadableName: s.HumanReadableName,
-				SubscriberCount: s.SubscriberCount, SubsriberCount: s.SubscriberCount})
-		}
+		out = append(out, segment{ID: s.ID, Name: s.Name, HumanReadableName: humanName(s),
+			SubscriberCount: n, SubsriberCount: n})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// humanName is what Najva calls a segment's human_readable_name: its
+// title, else its description, else its name.
+func humanName(s store.Segment) string {
+	for _, v := range []string{s.Title, s.Description} {
+		if v != "" {
+			return v
+		}
+	}
+	return s.Name
 }
 
 // oneSignals serves GET /api/v1/one-signals/. A self-hosted Herald links

@@ -56,18 +56,11 @@ type Devices interface {
 	Get(ctx context.Context, appID, registrationID string) (store.Subscriber, error)
 }
 
-// Segment is one saved segment as the segments call lists it.
-type Segment struct {
-	ID                int64
-	Name              string
-	HumanReadableName string
-	SubscriberCount   int64
-}
-
-// Segments lists an app's saved segments with their live subscriber
-// counts. A nil Segments lists none.
+// Segments reads an app's saved segments and counts their members (the
+// store). A nil Segments lists none.
 type Segments interface {
-	Segments(ctx context.Context, appID string) ([]Segment, error)
+	ListSegments(ctx context.Context, appID string) ([]store.Segment, error)
+	CountAudience(ctx context.Context, appID string, a store.Audience) (int64, error)
 }
 
 // Deps are the services the adapter is built on.

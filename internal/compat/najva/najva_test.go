@@ -54,8 +54,8 @@ func (f *fakeSender) Message(appID string, r send.Request) (store.Message, error
 	return f.svc.Message(appID, r)
 }
 
-func (f *fakeSender) Send(_ context.Context, appID string, r send.Request) (store.Message, bool, error) {
-	if _, err := f.svc.Message(appID, r); err != nil {
+func (f *fakeSender) Send(ctx context.Context, appID string, r send.Request) (store.Message, bool, error) {
+	if _, err := f.svc.Prepare(ctx, appID, r); err != nil {
 		return store.Message{}, false, err
 	}
 	if f.err != nil {
@@ -77,9 +77,34 @@ func (f fakeDevices) Get(_ context.Context, appID, id string) (store.Subscriber,
 	return store.Subscriber{}, fmt.Errorf("get %s: %w", id, registry.ErrNotFound)
 }
 
-type fakeSegments []Segment
+// fakeSegments lists its segments; a segment's count is its number of
+// tags_and entries times 50 (so the count visibly comes from its rules).
+// All are app_a's but segment 7, app_b's.
+type fakeSegments []store.Segment
 
-func (f fakeSegments) Segments(context.Context, string) ([]Segment, error) { return f, nil }
+func (f fakeSegments) ListSegments(context.Context, string) ([]store.Segment, error) { return f, nil }
+
+func (f fakeSegments) Segment(context.Context, string, string) (store.Segment, error) {
+	return store.Segment{}, store.ErrNotFound
+}
+
+func (f fakeSegments) SegmentByID(_ context.Context, appID string, id int64) (store.Segment, error) {
+	for _, s := range f {
+		if s.ID == id && s.AppID == appID {
+			return s, nil
+		}
+	}
+	return store.Segment{}, store.ErrNotFound
+}
+
+// seedSegments are the segments the seed's example names (1, 22, 12),
+// and another app's.
+var seedSegments = fakeSegments{{ID: 1, AppID: "app_a", Name: "one"}, {ID: 12, AppID: "app_a", Name: "twelve"},
+	{ID: 22, AppID: "app_a", Name: "twenty-two"}, {ID: 7, AppID: "app_b", Name: "other"}}
+
+func (f fakeSegments) CountAudience(_ context.Context, _ string, a store.Audience) (int64, error) {
+	return int64(50 * len(a.TagsAnd)), nil
+}
 
 // now is the tests' clock: after every sent_time of the seeds.
 var now = time.Date(2026, 11, 24, 4, 0, 0, 0, time.UTC)
@@ -92,7 +117,7 @@ type rig struct {
 
 func newRig(t *testing.T, d Deps) *rig {
 	t.Helper()
-	s := &fakeSender{svc: send.New(nil, func() time.Time { return now })}
+	s := &fakeSender{svc: send.New(nil, func() time.Time { return now }, send.WithSegments(seedSegments))}
 	logs := &bytes.Buffer{}
 	if d.Apps == nil {
 		d.Apps = fakeApps{}
@@ -202,11 +227,14 @@ func sameJSON(t *testing.T, got, want string) {
 func TestSeedExamples(t *testing.T) {
 	rg := newRig(t, Deps{})
 	a := rg.do("POST", PathNotifications, "Token "+testToken,
-		withoutSegments(seedRequest(t, "seed_notifications_request.json", testAPIKey, "open-link")))
+		seedRequest(t, "seed_notifications_request.json", testAPIKey, "open-link"))
 	if a.status != 200 || a.header.Get("X-Herald-Message-Id") != "1" {
 		t.Fatalf("notifications: %d %v %s", a.status, a.header, a.body)
 	}
 	sameShape(t, a.body, readSeed(t, "seed_notifications_200.json"))
+	if to := rg.sent.sent[0].To; to.All || !reflect.DeepEqual(to.Segments, []send.SegmentRef{{ID: 1}, {ID: 22}}) || !reflect.DeepEqual(to.SegmentsExclude, []send.SegmentRef{{ID: 12}}) {
+		t.Errorf("seed example's target: %+v", to)
+	}
 	a = rg.do("POST", PathTokenNotifications, "Token "+testToken, seedRequest(t, "seed_tokens_request.json", testAPIKey, "open-link", "r_one", "r_two"))
 	if a.status != 201 {
 		t.Fatalf("token notifications: %d %s", a.status, a.body)
@@ -256,7 +284,7 @@ func TestSeedExamples(t *testing.T) {
 // TestSegmentsList lists segments with both spellings of the count and
 // the seed's shape, and refuses another app's api_key.
 func TestSegmentsList(t *testing.T) {
-	rg := newRig(t, Deps{Segments: fakeSegments{{ID: 2, Name: "segment1", HumanReadableName: "مشترکینی که آخرین کلیکشان در ۶ ساعت اخیر بوده است.", SubscriberCount: 100}}})
+	rg := newRig(t, Deps{Segments: fakeSegments{{ID: 2, Name: "segment1", Title: "مشترکینی که آخرین کلیکشان در ۶ ساعت اخیر بوده است.", Rules: store.SegmentRules{TagsAnd: []string{"a", "b"}}}}})
 	a := rg.do("GET", "/api/v1/websites/"+testAPIKey+"/segments/", "Token "+testToken, "")
 	if a.status != 200 {
 		t.Fatalf("%d %s", a.status, a.body)
@@ -312,9 +340,4 @@ func TestServerFaults(t *testing.T) {
 	if a := rg.do("POST", PathNotifications, "Token "+testToken, body); a.status != 500 || strings.Contains(a.body, "queue") {
 		t.Errorf("send fault: %d %s", a.status, a.body)
 	}
-}
-
-// withoutSegments drops the seed's segment lists: send has no segments yet.
-func withoutSegments(body string) string {
-	return strings.NewReplacer(`"segments_include": [1, 22],`, "", `"segments_exclude": [12],`, "").Replace(body)
 }

@@ -44,7 +44,7 @@ func (h *Handler) notifyAll(w http.ResponseWriter, r *http.Request, app store.Ap
 	if err != nil {
 		return err
 	}
-	to := &send.Target{All: len(n.SegmentsInclude) == 0, Segments: n.SegmentsInclude, SegmentsExclude: n.SegmentsExclude}
+	to := &send.Target{All: len(n.SegmentsInclude) == 0, Segments: refs(n.SegmentsInclude), SegmentsExclude: refs(n.SegmentsExclude)}
 	m, _, err := h.d.Send.Send(r.Context(), app.ID, n.request(to, h.now()))
 	if err != nil {
 		return fromSend(err)
@@ -152,6 +152,15 @@ func (n *notification) request(to *send.Target, now time.Time) send.Request {
 	return r
 }
 
+// refs names segments by id, as Najva's lists do.
+func refs(ids []int64) []send.SegmentRef {
+	var out []send.SegmentRef
+	for _, id := range ids {
+		out = append(out, send.SegmentRef{ID: id})
+	}
+	return out
+}
+
 // sendFields maps the fields send names in its errors to this API's.
 var sendFields = map[string]string{
 	"content.title":       "title",
@@ -164,6 +173,9 @@ var sendFields = map[string]string{
 	"to.segments_exclude": "segments_exclude",
 }
 
+// segmentFields maps send's indexed segment fields to this API's lists.
+var segmentFields = map[string]string{"to.segments[": "segments_include", "to.segments_exclude[": "segments_exclude"}
+
 // fromSend turns a send validation error into the 400 answer; other
 // errors (the store's) pass through as server faults.
 func fromSend(err error) error {
@@ -173,6 +185,13 @@ func fromSend(err error) error {
 	}
 	field, ok := sendFields[fe.Field]
 	msg := sentence(fe.Message)
+	for prefix, f := range segmentFields {
+		if rest, found := strings.CutPrefix(fe.Field, prefix); found && !ok {
+			// "to.segments[1]" → segments_include, "Item 1: No segment with id 22."
+			field, ok = f, true
+			msg = "Item " + strings.Trim(rest, "[]") + ": " + msg
+		}
+	}
 	if !ok {
 		field, msg = "non_field_errors", sentence(fe.Error())
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/heraldpush/herald/internal/audience"
 	"github.com/heraldpush/herald/internal/jsonreq"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/send"
@@ -22,7 +23,7 @@ const (
 	MaxURL      = 2048
 	MaxContent  = 1000 // characters of the default SMS text
 	MaxTokens   = send.MaxRegistrationIDs
-	MaxSegments = 100 // ids in segments_include or segments_exclude
+	MaxSegments = audience.MaxSegments // ids in segments_include or segments_exclude (20)
 	MaxAccounts = 100 // ids in one_signal_accounts
 )
 
