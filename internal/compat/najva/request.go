@@ -24,7 +24,7 @@ const (
 	MaxContent  = 1000 // characters of the default SMS text
 	MaxTokens   = send.MaxRegistrationIDs
 	MaxSegments = audience.MaxSegments // ids in segments_include or segments_exclude (20)
-	MaxAccounts = 100 // ids in one_signal_accounts
+	MaxAccounts = 100                  // ids in one_signal_accounts
 )
 
 // The messages of field errors. msgRequired is the seed's own (Persian
