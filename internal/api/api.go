@@ -66,6 +66,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/messages/{id}", a.auth(a.getMessage))
 	mux.Handle("GET /v1/messages/{id}/stats", a.auth(a.messageStats))
 	mux.Handle("DELETE /v1/messages/{id}", a.auth(a.cancelMessage))
+	mux.Handle("POST /v1/segments", a.auth(a.createSegment))
+	mux.Handle("GET /v1/segments", a.auth(a.listSegments))
+	mux.Handle("GET /v1/segments/{name}", a.auth(a.getSegment))
+	mux.Handle("PUT /v1/segments/{name}", a.auth(a.updateSegment(false)))
+	mux.Handle("PATCH /v1/segments/{name}", a.auth(a.updateSegment(true)))
+	mux.Handle("DELETE /v1/segments/{name}", a.auth(a.deleteSegment))
 	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	}))

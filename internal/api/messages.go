@@ -53,6 +53,7 @@ type messageJSON struct {
 	DedupID       string           `json:"dedup_id,omitempty"`
 	CreatedAt     time.Time        `json:"created_at"`
 	SendAt        time.Time        `json:"send_at"`
+	LocalTime     string           `json:"local_time,omitempty"`
 	FinishedAt    *time.Time       `json:"finished_at"`
 	Targeted      int64            `json:"targeted"`
 	Sent          int64            `json:"sent"`
@@ -66,7 +67,7 @@ type messageJSON struct {
 
 func messageToJSON(m store.Message) messageJSON {
 	j := messageJSON{ID: strconv.FormatInt(m.ID, 10), State: string(m.State), RequestID: m.RequestID, DedupID: m.DedupID,
-		CreatedAt: m.CreatedAt, SendAt: m.SendAt, Targeted: m.Targeted, Sent: m.Sent, Failed: m.Failed,
+		CreatedAt: m.CreatedAt, SendAt: m.SendAt, LocalTime: m.LocalTime, Targeted: m.Targeted, Sent: m.Sent, Failed: m.Failed,
 		Pruned: m.Pruned, Expired: m.Expired, Received: m.Received, Clicked: m.Clicked, FailedReasons: m.FailedReasons}
 	if !m.FinishedAt.IsZero() {
 		t := m.FinishedAt
