@@ -109,17 +109,17 @@ func (v *invalid) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, err := json.Marshal(f)
-		if err != nil {
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // as every answer: "<" stays "<"
+		if err := enc.Encode(f); err != nil {
 			return nil, err
 		}
-		m, err := json.Marshal(v.msgs[f])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
+		b.Truncate(b.Len() - 1) // Encode's newline
 		b.WriteByte(':')
-		b.Write(m)
+		if err := enc.Encode(v.msgs[f]); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1)
 	}
 	b.WriteString("}}")
 	return b.Bytes(), nil

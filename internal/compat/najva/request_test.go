@@ -77,6 +77,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", PathNotifications, "", with(good(), "colour", "red"), 400, req + `colour":["Unknown field: Najva's API has no such field."]}}`},
 		{"tokens on the send to all", PathNotifications, "", with(good(), "subscriber_tokens", []string{"r_one"}), 400, req + `subscriber_tokens":["Unknown field: Najva's API has no such field."]}}`},
 		{"bad action", PathNotifications, "", with(good(), "onclick_action", "open-door"), 400, req + `onclick_action":["\"open-door\" is not a valid choice."]}}`},
+		{"placeholder action", PathNotifications, "", with(good(), "onclick_action", "<YOUR_ACTION>"), 400, req + `onclick_action":["\"<YOUR_ACTION>\" is not a valid choice."]}}`},
 		{"sms without a number", PathNotifications, "", with(good(), "onclick_action", "open-sms"), 400, req + `url":["Enter a valid phone number: open-sms dials the number in url."]}}`},
 		{"call without a number", PathNotifications, "", with(good(), "onclick_action", "Open-call", "url", "call me"), 400, req + `url":["Enter a valid phone number: open-call dials the number in url."]}}`},
 		{"telegram without a channel", PathNotifications, "", with(good(), "onclick_action", "open-telegram-channel", "url", "http://x.test/"), 400, req + `url":["Enter a Telegram channel id (@name) or link (https://t.me/…): open-telegram-channel opens it."]}}`},
