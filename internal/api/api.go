@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/send"
 	"github.com/heraldpush/herald/internal/store"
@@ -22,6 +23,8 @@ type API struct {
 	messages Messages
 	cancel   Canceller
 	log      *slog.Logger
+	// callbacks sets apps' callback URLs; nil leaves /v1/app/callback out.
+	callbacks *callback.Service
 }
 
 // Deps are the services the API is built on.
@@ -33,11 +36,12 @@ type Deps struct {
 	Messages  Messages
 	Canceller Canceller
 	Log       *slog.Logger
+	Callbacks *callback.Service
 }
 
 // New returns the /v1 API.
 func New(d Deps) *API {
-	return &API{apps: d.Apps, channels: d.Channels, registry: d.Registry, send: d.Send, messages: d.Messages, cancel: d.Canceller, log: d.Log}
+	return &API{apps: d.Apps, channels: d.Channels, registry: d.Registry, send: d.Send, messages: d.Messages, cancel: d.Canceller, log: d.Log, callbacks: d.Callbacks}
 }
 
 // handlerFunc is an authenticated handler: it gets the caller's app and
@@ -51,6 +55,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/app/fcm", a.auth(a.deleteFCM))
 	mux.Handle("PUT /v1/app/apns", a.auth(a.putAPNs))
 	mux.Handle("DELETE /v1/app/apns", a.auth(a.deleteAPNs))
+	if a.callbacks != nil {
+		mux.Handle("GET /v1/app/callback", a.auth(a.getCallback))
+		mux.Handle("PUT /v1/app/callback", a.auth(a.putCallback))
+		mux.Handle("DELETE /v1/app/callback", a.auth(a.deleteCallback))
+	}
 	mux.Handle("POST /v1/subscribers", a.auth(a.register))
 	mux.Handle("GET /v1/subscribers", a.auth(a.listSubscribers))
 	mux.Handle("GET /v1/subscribers/{id}", a.auth(a.getSubscriber))

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/secret"
 	"github.com/heraldpush/herald/internal/webpush"
 )
 
 func runApp(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return usageError{"app: want a subcommand: create, list, rotate-key, set-fcm or set-apns"}
+		return usageError{"app: want a subcommand: create, list, rotate-key, set-fcm, set-apns, set-callback or clear-callback"}
 	}
 	fs := flag.NewFlagSet("herald app "+args[0], flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -26,6 +27,8 @@ func runApp(ctx context.Context, args []string, env Env) error {
 	var name, id, kind *string
 	var saFile, keyFile, keyID, teamID, topic *string
 	var production *bool
+	var cbURL *string
+	var rotate *bool
 	switch args[0] {
 	case "create":
 		name = fs.String("name", "", "the app's name (required)")
@@ -43,8 +46,14 @@ func runApp(ctx context.Context, args []string, env Env) error {
 		teamID = fs.String("team-id", "", "the Apple developer team id (required)")
 		topic = fs.String("topic", "", "the app's bundle id (required)")
 		production = fs.Bool("production", false, "use APNs production (default: the sandbox, for development builds)")
+	case "set-callback":
+		id = fs.String("app", "", "app id (required)")
+		cbURL = fs.String("url", "", "the http(s) URL Herald posts the app's events to (required)")
+		rotate = fs.Bool("rotate-secret", false, "make a new signing secret even if the app has one")
+	case "clear-callback":
+		id = fs.String("app", "", "app id (required)")
 	default:
-		return usageError{fmt.Sprintf("app: unknown subcommand %q: want create, list, rotate-key, set-fcm or set-apns", args[0])}
+		return usageError{fmt.Sprintf("app: unknown subcommand %q: want create, list, rotate-key, set-fcm, set-apns, set-callback or clear-callback", args[0])}
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -105,6 +114,8 @@ func runApp(ctx context.Context, args []string, env Env) error {
 		}
 		where := map[bool]string{true: "production", false: "sandbox"}[info.Production]
 		return printInfo(env, info, *asJSON, fmt.Sprintf("APNs for %s: key %s, team %s, topic %s, %s", *id, info.KeyID, info.TeamID, info.Topic, where))
+	case "set-callback", "clear-callback":
+		return runCallback(ctx, env, callback.NewService(st, sealer, time.Now), args[0], *id, cbURL, rotate, *asJSON)
 	case "rotate-key":
 		if *id == "" || *kind == "" {
 			return usageError{"app rotate-key: --app and --kind are required"}

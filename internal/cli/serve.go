@@ -11,6 +11,7 @@ import (
 	"github.com/heraldpush/herald/internal/api"
 	"github.com/heraldpush/herald/internal/apns"
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/compat/engagelab"
 	"github.com/heraldpush/herald/internal/compat/guide"
 	"github.com/heraldpush/herald/internal/compat/najva"
@@ -89,13 +90,19 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	defer fcmP.Close()
 	apnsP := apns.NewPusher(channels.APNsCredentials, apns.PusherOptions{Client: apns.Options{BaseURL: c.APNsURL, TLS: tlsConf.Clone()}})
 	defer apnsP.Close()
+	// Callback events are posted by jobs on the engine's River client, on
+	// queues and workers of their own.
+	callbacks := callback.NewService(st, sealer, time.Now)
+	drainer := callback.NewDrainer(st, callbacks, log, callback.Options{
+		Workers: c.CallbackWorkers, Timeout: c.CallbackTimeout, BackoffBase: c.CallbackRetry, Observer: met})
 	engine, err := delivery.New(ctx, st, st.db, st.driver,
 		map[store.Channel]delivery.Pusher{
 			store.ChannelWebPush: wp,
 			store.ChannelFCM:     delivery.FCM{P: fcmP},
 			store.ChannelAPNs:    &delivery.APNs{P: apnsP},
 		}, log,
-		delivery.Options{SingleNode: st.singleNode, Observer: met, Tracking: trackingKeys})
+		delivery.Options{SingleNode: st.singleNode, Observer: met, Tracking: trackingKeys,
+			Jobs: []delivery.JobSet{drainer}})
 	if err != nil {
 		return err
 	}
@@ -106,7 +113,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	sendSvc := send.New(engine, time.Now, send.WithSegments(st))
 	h := server.Handler(log, st, met, met,
-		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log}),
+		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log, Callbacks: callbacks}),
 		admin.New(admin.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Store: st, Canceller: engine, Password: adminPassword, Log: log}, admin.Options{}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
 		sdk.New(sdk.Deps{Apps: appSvc, Channels: channels, Registry: reg, Keys: trackingKeys, DefaultApp: c.DefaultApp, Log: log}),
