@@ -100,6 +100,9 @@ func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p 
 	o := outcome{Outcome: store.Outcome{SubscriberID: sub.ID, Channel: a.Channel}}
 	now := e.o.Now()
 	expires := m.ExpiresAt()
+	if !a.LocalAt.IsZero() {
+		expires = a.LocalAt.Add(m.TTL) // a local-time batch's TTL counts from its instant
+	}
 	// A TTL of zero means "now or never": one try, no retries.
 	if (m.TTL > 0 && !now.Before(expires)) || (m.TTL == 0 && a.Attempt > 0) {
 		o.Result = store.ResultExpired
@@ -126,7 +129,11 @@ func (e *Engine) attempt(ctx context.Context, m store.Message, a deliverArgs, p 
 	e.o.Observer.Push(ch, string(at.Result), done.Sub(now))
 	o.Result, o.Reason = at.Result, at.Reason
 	if at.Result == store.ResultSent {
-		e.o.Observer.Delivered(ch, done.Sub(m.SendAt))
+		due := m.SendAt
+		if a.LocalAt.After(due) {
+			due = a.LocalAt
+		}
+		e.o.Observer.Delivered(ch, done.Sub(due))
 	}
 	if at.Result != store.ResultRetrying {
 		return o
@@ -235,7 +242,7 @@ func (r *recorder) flush(ctx context.Context, final bool) error {
 	}
 	var enqueue store.TxFunc
 	if len(retryIDs) > 0 {
-		a := deliverArgs{AppID: r.args.AppID, MessageID: r.args.MessageID, Channel: r.args.Channel, IDs: retryIDs, Attempt: r.args.Attempt + 1}
+		a := deliverArgs{AppID: r.args.AppID, MessageID: r.args.MessageID, Channel: r.args.Channel, IDs: retryIDs, Attempt: r.args.Attempt + 1, LocalAt: r.args.LocalAt}
 		enqueue = func(ctx context.Context, tx *sql.Tx) error {
 			_, err := r.e.river.InsertTx(ctx, tx, a, &river.InsertOpts{Queue: queueFor(a.Channel), ScheduledAt: retryAt})
 			return err

@@ -36,6 +36,9 @@ type deliverArgs struct {
 	// over [Start, End] (a throttled message).
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
+	// LocalAt, for a local-time message, is the instant this batch is for
+	// (its recipients' local HH:MM); the TTL counts from it.
+	LocalAt time.Time `json:"local_at,omitzero"`
 }
 
 func (deliverArgs) Kind() string { return "herald.deliver" }
@@ -69,6 +72,7 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		size = e.paceSize(m, total)
 	}
 	cursor, enqueued := m.FanoutCursor, m.Targeted
+	z := zones{}
 	for {
 		page, err := e.store.AudiencePage(ctx, a.AppID, m.Audience, cursor, size)
 		if err != nil {
@@ -81,6 +85,9 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		}
 		w := e.window(m, enqueued, int64(len(page)), total)
 		m, err = e.store.AdvanceFanout(ctx, a.AppID, a.MessageID, next, int64(len(page)), done, func(ctx context.Context, tx *sql.Tx) error {
+			if m.LocalTime != "" {
+				return e.enqueueLocal(ctx, tx, m, page, z)
+			}
 			return e.enqueueBatches(ctx, tx, m, page, w)
 		})
 		if err != nil {
