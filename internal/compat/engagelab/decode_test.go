@@ -237,6 +237,12 @@ func TestMultiLanguage(t *testing.T) {
 func FuzzDecodePush(f *testing.F) {
 	seed, _ := os.ReadFile("testdata/seed_request.json")
 	f.Add(seed)
+	frags, _ := os.ReadDir("testdata/seed_fragments")
+	for _, e := range frags {
+		if !strings.HasPrefix(e.Name(), "answer_") {
+			f.Add([]byte(withFragment(f, e.Name())))
+		}
+	}
 	for _, s := range []string{``, `{}`, `{"to":"all"}`, req(`{"registration_id":["r_a"]}`, nbody(`{"cid":"x","time_to_live":"5","override_msg_id":"7"}`)),
 		req(`"all"`, `{"platform":["web"],"message":{"msg_content":{"a":1},"extras":{"k":1}},"options":{"multi_language":{"fr":{"content":"x"}}}}`),
 		req(`{"tag":["a"],"tag_not":["b"]}`, `{"platform":"web","notification":{"alert":{"title":"t","body":"b"},"web":{"url":"/"}},"options":{"third_party_channel":{"w3push":{"distribution":"d"}}}}`),
