@@ -3,17 +3,19 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/heraldpush/herald/internal/config"
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/postgres"
 	"github.com/heraldpush/herald/internal/store/sqlite"
 )
 
@@ -114,7 +116,7 @@ type storeFlags struct {
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.data, "data", config.DefaultData, "data directory (env HERALD_DATA)")
-	fs.StringVar(&s.store, "store", "", "store: empty for the embedded SQLite store in --data (env HERALD_STORE)")
+	fs.StringVar(&s.store, "store", "", "store: empty for the embedded SQLite store in --data, or a postgres:// URL shared by several nodes (env HERALD_STORE)")
 }
 
 // resolve applies environment variables to flags the user did not set.
@@ -135,6 +137,9 @@ type backend struct {
 	db         *sql.DB
 	driver     riverdriver.Driver[*sql.Tx]
 	singleNode bool // only one herald serve may work this store's jobs
+	// migrationLock serialises River's migrations between nodes starting
+	// together (delivery.Options.MigrationLock); nil for one node.
+	migrationLock func(context.Context) (func(), error)
 }
 
 // openStore opens the store the flags name.
@@ -146,10 +151,18 @@ func openStore(ctx context.Context, data, storeURL string) (*backend, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		return &backend{Store: st, db: st.DB(), driver: riversqlite.New(st.DB()), singleNode: true}, nil
-	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
-		return nil, fmt.Errorf("store %q: PostgreSQL is not supported yet", "postgres://…")
+	case postgres.IsURL(storeURL):
+		// Several nodes share this database: River's database/sql driver
+		// works the jobs on the store's own pool, so enqueues still join
+		// the store's transactions. The URL may hold a password: errors
+		// never repeat it.
+		st, err := postgres.Open(ctx, storeURL, postgres.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return &backend{Store: st, db: st.DB(), driver: riverdatabasesql.New(st.DB()), migrationLock: st.LockMigrations}, nil
 	}
-	return nil, fmt.Errorf("store %q: want empty (embedded SQLite)", storeURL)
+	return nil, errors.New("store: want empty (the embedded SQLite store in --data) or a postgres:// URL")
 }
 
 func runConfig(args []string, env Env) error {

@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			store.ChannelFCM:     delivery.FCM{P: fcmP},
 			store.ChannelAPNs:    &delivery.APNs{P: apnsP},
 		}, log,
-		delivery.Options{SingleNode: st.singleNode, Observer: met, Tracking: trackingKeys,
+		delivery.Options{SingleNode: st.singleNode, RescueAfter: c.RescueAfter, MigrationLock: st.migrationLock, Observer: met, Tracking: trackingKeys,
 			Jobs: []delivery.JobSet{drainer}})
 	if err != nil {
 		return err

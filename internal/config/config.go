@@ -31,7 +31,11 @@ const (
 type Serve struct {
 	Data            string        // data directory (SQLite file, master key)
 	Addr            string        // listen address
-	Store           string        // "" or "sqlite" for the embedded store; later postgres://…
+	Store           string        // "" or "sqlite" for the embedded store, or a postgres:// URL (several nodes)
+	// RescueAfter is how long a job may stay running on one node before
+	// another takes it over (several nodes; a node that died holds its
+	// jobs this long). Zero: the delivery engine's default (2m).
+	RescueAfter time.Duration
 	AllowEndpoints  []string      // extra push-service hosts Herald may post to
 	DefaultApp      string        // app used by the guide's endpoints when a request names none
 	LogLevel        slog.Level    // debug, info, warn, error
@@ -71,6 +75,7 @@ func (c Serve) Redacted() []string {
 		"log-level=" + c.LogLevel.String(),
 		"log-format=" + c.LogFormat,
 		"shutdown-timeout=" + c.ShutdownTimeout.String(),
+		"rescue-after=" + c.RescueAfter.String(),
 		"fcm-url=" + c.FCMURL,
 		"apns-url=" + c.APNsURL,
 		"ca-file=" + c.CAFile,
@@ -106,7 +111,8 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	var level string
 	fs.StringVar(&c.Data, "data", DefaultData, "data directory: the SQLite store and the master key (env HERALD_DATA)")
 	fs.StringVar(&c.Addr, "addr", DefaultAddr, "address to listen on (env HERALD_ADDR)")
-	fs.StringVar(&c.Store, "store", "", "store: empty for the embedded SQLite store in --data (env HERALD_STORE)")
+	fs.StringVar(&c.Store, "store", "", "store: empty for the embedded SQLite store in --data, or a postgres:// URL that several herald serve processes share (env HERALD_STORE)")
+	fs.DurationVar(&c.RescueAfter, "rescue-after", 0, "several nodes: how long a job may run before another node takes it over, so how long a dead node's work waits; must exceed the longest batch; 0 for 2m (env HERALD_RESCUE_AFTER)")
 	fs.Var(&allow, "allow-endpoint", "extra push-service host Herald may post to, plain http allowed; repeatable (env HERALD_ALLOW_ENDPOINTS, comma-separated)")
 	fs.StringVar(&c.DefaultApp, "default-app", "", "app id the guide's /api/* endpoints use when a request names none (env HERALD_DEFAULT_APP)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error (env HERALD_LOG_LEVEL)")
@@ -172,6 +178,13 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	if c.CallbackWorkers <= 0 || c.CallbackTimeout <= 0 || c.CallbackRetry <= 0 {
 		errs = append(errs, errors.New("callback-workers, callback-timeout and callback-retry must be positive"))
 	}
+	if v := getenv("HERALD_RESCUE_AFTER"); v != "" && !set["rescue-after"] {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HERALD_RESCUE_AFTER: %q is not a duration", v))
+		}
+		c.RescueAfter = d
+	}
 	if v := getenv("HERALD_SHUTDOWN_TIMEOUT"); v != "" && !set["shutdown-timeout"] {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -199,13 +212,16 @@ func LoadServe(args []string, getenv func(string) string, output io.Writer) (Ser
 	if c.Data == "" {
 		errs = append(errs, errors.New("data: must not be empty"))
 	}
-	if c.Store != "" && c.Store != "sqlite" {
-		errs = append(errs, fmt.Errorf("store: %q is not supported yet; leave it empty for the embedded SQLite store", c.Store))
+	if c.Store != "" && c.Store != "sqlite" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		errs = append(errs, errors.New("store: want empty (the embedded SQLite store in --data) or a postgres:// URL"))
 	}
 	for name, u := range map[string]string{"fcm-url": c.FCMURL, "apns-url": c.APNsURL} {
 		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", name, u))
 		}
+	}
+	if c.RescueAfter < 0 {
+		errs = append(errs, errors.New("rescue-after: must not be negative"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout: must be positive"))

@@ -60,3 +60,43 @@ func TestRedactedHidesStorePassword(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreTakesPostgresURLs(t *testing.T) {
+	for _, tc := range []struct {
+		store string
+		ok    bool
+	}{
+		{"", true},
+		{"sqlite", true},
+		{"postgres://herald@127.0.0.1:5432/herald?sslmode=disable", true},
+		{"postgresql://herald:pw@db/herald", true},
+		{"mysql://herald@db/herald", false},
+		{"/var/lib/herald.db", false},
+	} {
+		c, err := LoadServe([]string{"--store", tc.store}, env(nil), io.Discard)
+		if tc.ok && (err != nil || c.Store != tc.store) {
+			t.Errorf("--store %q: store %q, error %v; want it taken", tc.store, c.Store, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "store:")) {
+			t.Errorf("--store %q: error %v, want a store: problem", tc.store, err)
+		}
+	}
+	c, err := LoadServe(nil, env(map[string]string{"HERALD_STORE": "postgres://db/herald"}), io.Discard)
+	if err != nil || c.Store != "postgres://db/herald" {
+		t.Errorf("HERALD_STORE: store %q, error %v", c.Store, err)
+	}
+}
+
+func TestRescueAfter(t *testing.T) {
+	c, err := LoadServe([]string{"--rescue-after", "5s"}, env(nil), io.Discard)
+	if err != nil || c.RescueAfter != 5*time.Second {
+		t.Errorf("--rescue-after 5s: %v, %v", c.RescueAfter, err)
+	}
+	c, err = LoadServe(nil, env(map[string]string{"HERALD_RESCUE_AFTER": "90s"}), io.Discard)
+	if err != nil || c.RescueAfter != 90*time.Second {
+		t.Errorf("HERALD_RESCUE_AFTER=90s: %v, %v", c.RescueAfter, err)
+	}
+	if _, err := LoadServe([]string{"--rescue-after", "-1s"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "rescue-after") {
+		t.Errorf("negative rescue-after: error %v", err)
+	}
+}

@@ -36,6 +36,11 @@ type Options struct {
 	// RescueAfter is how long a job may run before another node takes it
 	// over (several nodes; 2m). It must exceed the longest batch.
 	RescueAfter time.Duration
+	// MigrationLock, when set, is held while River's migrations are
+	// applied, so that nodes starting together apply them one after the
+	// other (PostgreSQL: an advisory lock); it returns the unlock. Nil
+	// applies them without one (a single node).
+	MigrationLock func(ctx context.Context) (unlock func(), err error)
 	// Observer receives every attempt's outcome (metrics); nil records
 	// nothing.
 	Observer Observer
@@ -96,11 +101,8 @@ type Engine struct {
 func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Driver[*sql.Tx], pushers map[store.Channel]Pusher, log *slog.Logger, o Options) (*Engine, error) {
 	o.defaults()
 	e := &Engine{store: st, db: db, driver: driver, pushers: pushers, log: log, o: o}
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(log)})
+	err := migrateJobs(ctx, driver, log, o.MigrationLock)
 	if err != nil {
-		return nil, fmt.Errorf("delivery: job migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("delivery: job migrations: %w", err)
 	}
 	workers := river.NewWorkers()
@@ -147,6 +149,26 @@ type JobSet interface {
 	AddWorkers(w *river.Workers)
 	Queues() map[string]river.QueueConfig
 	PeriodicJobs() []*river.PeriodicJob
+}
+
+// migrateJobs applies River's migrations to db, holding lock if there is
+// one, so that a second node waits and then finds them applied. (They
+// cannot all run in one transaction: a later one uses an enum value an
+// earlier one adds.)
+func migrateJobs(ctx context.Context, driver riverdriver.Driver[*sql.Tx], log *slog.Logger, lock func(context.Context) (func(), error)) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(log)})
+	if err != nil {
+		return err
+	}
+	if lock != nil {
+		unlock, err := lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
 }
 
 // quiet passes River's own logs through at warning level and above.

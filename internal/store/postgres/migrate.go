@@ -26,6 +26,30 @@ var migrationFS embed.FS
 // ("herald" in ASCII).
 const migrationLock = 0x68_65_72_61_6c_64
 
+// LockMigrations takes the advisory lock the store's own migrations take,
+// on a connection of its own, and returns its release. The delivery engine
+// holds it while it applies River's migrations
+// (delivery.Options.MigrationLock), so that nodes starting together apply
+// each one once.
+func (s *Store) LockMigrations(ctx context.Context) (unlock func(), err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLock)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	return func() {
+		// Closing the connection would release the lock too, but the pool
+		// keeps it open: unlock explicitly.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", int64(migrationLock))
+		conn.Close()
+	}, nil
+}
+
 // migration is one numbered schema change.
 type migration struct {
 	version int
