@@ -32,10 +32,7 @@ type Serve struct {
 	Data            string        // data directory (SQLite file, master key)
 	Addr            string        // listen address
 	Store           string        // "" or "sqlite" for the embedded store, or a postgres:// URL (several nodes)
-	// RescueAfter is how long a job may stay running on one node before
-	// another takes it over (several nodes; a node that died holds its
-	// jobs this long). Zero: the delivery engine's default (2m).
-	RescueAfter time.Duration
+	RescueAfter     time.Duration // several nodes: how long a job runs on one before another takes it over (0: 2m)
 	AllowEndpoints  []string      // extra push-service hosts Herald may post to
 	DefaultApp      string        // app used by the guide's endpoints when a request names none
 	LogLevel        slog.Level    // debug, info, warn, error
