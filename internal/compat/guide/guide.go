@@ -50,8 +50,22 @@ func New(apps AppFinder, reg Registrar, submit Submitter, defaultApp string, log
 
 // Register mounts the guide's routes on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/subscription", h.subscription)
-	mux.HandleFunc("POST /api/push", h.push)
+	mux.HandleFunc("/api/subscription", postOnly(h.subscription))
+	mux.HandleFunc("/api/push", postOnly(h.push))
+}
+
+// postOnly answers any method but POST with a 405 in the guide's error
+// shape (the mux's own 405 is plain text, which the guide's client cannot
+// read).
+func postOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "method-not-allowed", "Only POST is supported on "+r.URL.Path)
+			return
+		}
+		next(w, r)
+	}
 }
 
 // errorBody is the guide's error shape.
