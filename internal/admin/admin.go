@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/send"
 	"github.com/heraldpush/herald/internal/store"
@@ -42,6 +43,8 @@ type Deps struct {
 	Canceller Canceller
 	Password  *Password
 	Log       *slog.Logger
+	// Callbacks sets apps' callback URLs; nil hides the form.
+	Callbacks *callback.Service
 }
 
 // Options tune the UI; the zero value is ready to use.
@@ -113,6 +116,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/apps/{app}/fcm/delete", u.page(u.deleteFCM))
 	mux.Handle("POST /admin/apps/{app}/apns", u.page(u.setAPNs))
 	mux.Handle("POST /admin/apps/{app}/apns/delete", u.page(u.deleteAPNs))
+	mux.Handle("POST /admin/apps/{app}/callback", u.page(u.setCallback))
+	mux.Handle("POST /admin/apps/{app}/callback/delete", u.page(u.deleteCallback))
 	mux.Handle("GET /admin/apps/{app}/subscribers", u.page(u.subscribers))
 	mux.Handle("GET /admin/apps/{app}/compose", u.page(u.compose))
 	mux.Handle("POST /admin/apps/{app}/audience", u.api(u.audienceCount))

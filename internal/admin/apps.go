@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/webpush"
@@ -81,6 +82,12 @@ type appData struct {
 	Kinds          []kindInfo
 	Problem        string
 	Notice         string
+	// Callback is the app's callback URL (nil: none); CallbackSecret a
+	// secret just made, shown in this answer only; CallbackInput the
+	// form's value after a refusal.
+	Callback       *callback.Setting
+	CallbackSecret string
+	CallbackInput  string
 }
 
 type typeCount struct {
@@ -142,6 +149,13 @@ func (u *UI) showApp(w http.ResponseWriter, r *http.Request, c *reqCtx, status i
 		d.APNs = &info
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	if u.d.Callbacks != nil {
+		if set, err := u.d.Callbacks.Get(ctx, c.app.ID); err == nil {
+			d.Callback = &set
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	u.render(w, r, status, "app", u.newView(c, c.app.Name, "app", d))
 	return nil

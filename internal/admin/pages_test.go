@@ -55,7 +55,7 @@ func TestEveryPageRenders(t *testing.T) {
 		want []string
 	}{
 		{"/admin/apps", []string{"Shop", a.ID, "Create an app"}},
-		{"/admin/apps/" + a.ID, []string{a.VAPIDPublicKey, "Rotate", "FCM", "APNs", `id="callback_url"`, "disabled", "news · 3"}},
+		{"/admin/apps/" + a.ID, []string{a.VAPIDPublicKey, "Rotate", "FCM", "APNs", `id="callback_url"`, "No callback URL", "news · 3"}},
 		{"/admin/apps/" + a.ID + "/subscribers", []string{`data-matching="4"`, "127.0.0.1", "sports"}},
 		{"/admin/apps/" + a.ID + "/subscribers?tag=news", []string{`data-matching="3"`, "of 4 in all", "Send to tag news"}},
 		{"/admin/apps/" + a.ID + "/subscribers?language=fa", []string{`data-matching="1"`}},

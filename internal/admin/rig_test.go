@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/egress"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/secret"
@@ -114,7 +115,7 @@ func newRig(t *testing.T, pw *Password) *rig {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r.ui = New(Deps{Apps: r.apps, Channels: apps.NewChannels(r.apps, st), Registry: r.reg, Send: r.send,
-		Store: st, Canceller: canceller{st}, Password: pw, Log: log}, Options{Now: r.clock.Now})
+		Store: st, Canceller: canceller{st}, Password: pw, Log: log, Callbacks: callback.NewService(st, sealer, time.Now)}, Options{Now: r.clock.Now})
 	srv := httptest.NewServer(server.Handler(log, st, nil, r.ui))
 	t.Cleanup(srv.Close)
 	r.URL = srv.URL

@@ -114,7 +114,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	sendSvc := send.New(engine, time.Now, send.WithSegments(st))
 	h := server.Handler(log, st, met, met,
 		api.New(api.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Messages: st, Canceller: engine, Log: log, Callbacks: callbacks}),
-		admin.New(admin.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Store: st, Canceller: engine, Password: adminPassword, Log: log}, admin.Options{}),
+		admin.New(admin.Deps{Apps: appSvc, Channels: channels, Registry: reg, Send: sendSvc, Store: st, Canceller: engine, Password: adminPassword, Log: log, Callbacks: callbacks}, admin.Options{}),
 		guide.New(appSvc, reg, engine, c.DefaultApp, log),
 		sdk.New(sdk.Deps{Apps: appSvc, Channels: channels, Registry: reg, Keys: trackingKeys, DefaultApp: c.DefaultApp, Log: log}),
 		tracking.New(st, trackingKeys, c.DefaultApp, time.Now, log),
