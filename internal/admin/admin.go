@@ -25,6 +25,7 @@ type Store interface {
 	ListMessages(ctx context.Context, appID string, beforeID int64, limit int) ([]store.Message, error)
 	CountAudience(ctx context.Context, appID string, a store.Audience) (int64, error)
 	MessageTimeline(ctx context.Context, appID string, id int64) ([]store.TimelinePoint, error)
+	store.Segments
 }
 
 // Canceller cancels a message that has not started (delivery.Engine).
@@ -128,6 +129,12 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/apps/{app}/messages/{id}/chart", u.page(u.messageChart))
 	mux.Handle("POST /admin/apps/{app}/messages/{id}/cancel", u.page(u.cancelMessage))
 	mux.Handle("GET /admin/apps/{app}/segments", u.page(u.segments))
+	mux.Handle("GET /admin/apps/{app}/segments/new", u.page(u.newSegment))
+	mux.Handle("POST /admin/apps/{app}/segments", u.page(u.saveSegment))
+	mux.Handle("POST /admin/apps/{app}/segments/count", u.api(u.segmentCount))
+	mux.Handle("GET /admin/apps/{app}/segments/{name}/edit", u.page(u.editSegment))
+	mux.Handle("POST /admin/apps/{app}/segments/{name}/edit", u.page(u.saveSegment))
+	mux.Handle("POST /admin/apps/{app}/segments/{name}/delete", u.page(u.deleteSegment))
 	mux.Handle("/admin/", u.public(func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusNotFound, msg: "There is no page at " + r.URL.Path + "."}
 	}))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ type composeForm struct {
 	TagsNot         string
 	Aliases         string
 	Languages       string
+	Segments        []string // names, included (any of)
+	SegmentsExclude []string // names, excluded
+	LocalTime       string   // "HH:MM"
 	IncludeInactive bool
 	Title           string
 	Body            string
@@ -46,6 +50,7 @@ func readCompose(v url.Values) composeForm {
 	f := composeForm{
 		Target: v.Get("target"), Tags: v.Get("tags"), TagsAnd: v.Get("tags_and"), TagsNot: v.Get("tags_not"),
 		Aliases: v.Get("aliases"), Languages: v.Get("languages"), IncludeInactive: v.Get("include_inactive") == "yes",
+		Segments: v["segments"], SegmentsExclude: v["segments_exclude"], LocalTime: strings.TrimSpace(v.Get("local_time")),
 		Title: v.Get("title"), Body: v.Get("body"), URL: strings.TrimSpace(v.Get("url")),
 		Icon: strings.TrimSpace(v.Get("icon")), Image: strings.TrimSpace(v.Get("image")),
 		SendAt: strings.TrimSpace(v.Get("send_at")), Spread: strings.TrimSpace(v.Get("spread_minutes")),
@@ -78,14 +83,22 @@ func (f composeForm) target() *send.Target {
 	if f.Target == "all" {
 		return &send.Target{All: true}
 	}
+	refs := func(names []string) []send.SegmentRef {
+		var out []send.SegmentRef
+		for _, n := range names {
+			out = append(out, send.SegmentRef{Name: n})
+		}
+		return out
+	}
 	return &send.Target{Tags: list(f.Tags), TagsAnd: list(f.TagsAnd), TagsNot: list(f.TagsNot),
-		Aliases: list(f.Aliases), Languages: list(f.Languages)}
+		Aliases: list(f.Aliases), Languages: list(f.Languages),
+		Segments: refs(f.Segments), SegmentsExclude: refs(f.SegmentsExclude)}
 }
 
 // request is the send the form describes. Problems with the form's own
 // fields come back as *jsonreq.FieldError, as send's validation does.
 func (f composeForm) request() (send.Request, error) {
-	r := send.Request{To: f.target(), IncludeInactive: f.IncludeInactive, Urgency: f.Urgency,
+	r := send.Request{To: f.target(), IncludeInactive: f.IncludeInactive, Urgency: f.Urgency, LocalTime: f.LocalTime,
 		Content: send.Content{Title: f.Title, Body: f.Body, URL: f.URL, Icon: f.Icon, Image: f.Image}}
 	for _, l := range f.Langs {
 		if l.Lang == "" {
@@ -129,7 +142,7 @@ const previewTitle = "preview"
 // count returns how many subscribers the form's target reaches now,
 // validated by send's own rules so that it matches what a send targets.
 func (u *UI) count(r *http.Request, appID string, f composeForm) (int64, error) {
-	m, err := u.d.Send.Message(appID, send.Request{To: f.target(), IncludeInactive: f.IncludeInactive,
+	m, err := u.d.Send.Prepare(r.Context(), appID, send.Request{To: f.target(), IncludeInactive: f.IncludeInactive,
 		Content: send.Content{Title: previewTitle}})
 	if err != nil {
 		return 0, err
@@ -158,7 +171,27 @@ type composeData struct {
 	Problem    string
 	Field      string
 	Urgencies  []choice
-	Segments   bool
+	Segments   []segmentChoice
+}
+
+// segmentChoice is one saved segment in the compose form's pickers.
+type segmentChoice struct {
+	Name, Title       string
+	Included, Exclude bool
+}
+
+// segmentChoices lists the app's segments, ticked as in f.
+func (u *UI) segmentChoices(r *http.Request, appID string, f composeForm) ([]segmentChoice, error) {
+	segs, err := u.d.Store.ListSegments(r.Context(), appID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]segmentChoice, 0, len(segs))
+	for _, s := range segs {
+		out = append(out, segmentChoice{Name: s.Name, Title: s.Title,
+			Included: slices.Contains(f.Segments, s.Name), Exclude: slices.Contains(f.SegmentsExclude, s.Name)})
+	}
+	return out, nil
 }
 
 func urgencies() []choice {
@@ -171,6 +204,10 @@ func (u *UI) compose(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 
 func (u *UI) showCompose(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, f composeForm, problem, field string) error {
 	d := composeData{Form: f, Problem: problem, Field: field, Urgencies: urgencies()}
+	var err error
+	if d.Segments, err = u.segmentChoices(r, c.app.ID, f); err != nil {
+		return err
+	}
 	n, err := u.count(r, c.app.ID, f)
 	if msg, _, ok := fieldProblem(err); ok {
 		d.CountError = msg

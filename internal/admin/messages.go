@@ -196,11 +196,6 @@ func (u *UI) cancelMessage(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 	return u.redirect(w, r, c, page, "Message cancelled.")
 }
 
-func (u *UI) segments(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	u.render(w, r, http.StatusOK, "segments", u.newView(c, "Segments", "segments", nil))
-	return nil
-}
-
 // audienceSummary says in words whom a message targets, one condition a
 // line; nil is everyone.
 func audienceSummary(a store.Audience) []string {
@@ -226,6 +221,15 @@ func audienceSummary(a store.Audience) []string {
 	add("channels", chans)
 	if !a.ActiveSince.IsZero() {
 		out = append(out, "active since "+when(a.ActiveSince))
+	}
+	if !a.ClickedSince.IsZero() {
+		out = append(out, "clicked since "+when(a.ClickedSince))
+	}
+	if n := len(a.AnyOf); n > 0 {
+		out = append(out, fmt.Sprintf("in at least one of %d segments (their rules as of the send)", n))
+	}
+	if n := len(a.NoneOf); n > 0 {
+		out = append(out, fmt.Sprintf("in none of %d segments (their rules as of the send)", n))
 	}
 	return out
 }

@@ -66,7 +66,8 @@ func TestEveryPageRenders(t *testing.T) {
 		{"/admin/apps/" + a.ID + "/messages", []string{"Hi news", "queued", "/messages/" + id}},
 		{"/admin/apps/" + a.ID + "/messages/" + id, []string{`data-counter="sent"`, "Hi news", "No delivery outcomes yet", "Cancel this message"}},
 		{"/admin/apps/" + a.ID + "/messages/" + id + "/chart", []string{`id="chart"`}},
-		{"/admin/apps/" + a.ID + "/segments", []string{"not available yet"}},
+		{"/admin/apps/" + a.ID + "/segments", []string{"No segments yet", "New segment"}},
+		{"/admin/apps/" + a.ID + "/segments/new", []string{`id="segment"`, `data-count="4"`, "Clicked within"}},
 	} {
 		res := r.get(c.path)
 		if res.Status != http.StatusOK {

@@ -109,7 +109,7 @@ func newRig(t *testing.T, pw *Password) *rig {
 	r := &rig{t: t, st: st, clock: &clock{now: time.Now()}}
 	r.apps = apps.New(st, sealer, time.Now)
 	r.reg = registry.New(st, policy, time.Now)
-	r.send = send.New(submitter{st}, time.Now)
+	r.send = send.New(submitter{st}, time.Now, send.WithSegments(st))
 	if pw == nil {
 		pw = PasswordHash(cheapHash(testPassword))
 	}

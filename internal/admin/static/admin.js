@@ -5,10 +5,10 @@
 
   function fmt(v) { return typeof v === 'number' ? v.toLocaleString('en') : String(v); }
 
-  // Compose: count the audience whenever the target changes.
-  var form = document.getElementById('compose');
-  if (form) {
-    var out = document.getElementById('audience-count');
+  // Compose and the segment form: count the audience whenever the target
+  // (or the rules) change.
+  document.querySelectorAll('form[data-count-url]').forEach(function (form) {
+    var out = form.querySelector('output[data-count]');
     var url = form.getAttribute('data-count-url');
     var timer = null, seq = 0;
     var update = function () {
@@ -36,7 +36,7 @@
     };
     form.addEventListener('input', changed);
     form.addEventListener('change', changed);
-  }
+  });
 
   // Message page: poll the counters and the chart until the send is over.
   var live = document.querySelector('[data-stats-url]');
