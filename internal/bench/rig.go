@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/delivery"
 	"github.com/heraldpush/herald/internal/egress"
 	"github.com/heraldpush/herald/internal/secret"
@@ -74,9 +75,10 @@ func startHerald(ctx context.Context, dir string, tp *testpush.Server, httpVersi
 		TLS:       &tls.Config{RootCAs: tp.CertPool(), MinVersion: tls.VersionTLS12},
 		Protocols: &protos,
 	}, time.Now)
+	drainer := callback.NewDrainer(st, callback.NewService(st, sealer, time.Now), log, callback.Options{})
 	h.engine, err = delivery.New(ctx, st, st.DB(), riversqlite.New(st.DB()),
 		map[store.Channel]delivery.Pusher{store.ChannelWebPush: h.wp}, log,
-		delivery.Options{SingleNode: true})
+		delivery.Options{SingleNode: true, Jobs: []delivery.JobSet{drainer}})
 	if err != nil {
 		return nil, err
 	}
