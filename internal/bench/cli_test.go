@@ -31,6 +31,7 @@ func TestCLIJSON(t *testing.T) {
 			[]string{"subscribers", "delivered", "seconds", "per_second", "p50_ms", "p99_ms", "peak_rss_mb"}},
 		{"crypto", []string{"--seconds", "0.05"}, []string{"per_second_one_core", "per_second_all_cores"}},
 		{"audience", []string{"--subscribers", "3000", "--repeats", "1"}, []string{"subscribers", "max_stream_ms", "setup_seconds"}},
+		{"api", []string{"--seconds", "0.3", "--clients", "2", "--apps", "2"}, []string{"apps", "messages_sent", "messages_done", "fanout_done_seconds"}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			dir := t.TempDir()
@@ -55,6 +56,9 @@ func TestCLIJSON(t *testing.T) {
 			if tc.kind == "audience" {
 				checkAudience(t, m)
 			}
+			if tc.kind == "api" {
+				checkAPI(t, m)
+			}
 			files, _ := filepath.Glob(filepath.Join(dir, tc.kind+"-*.json"))
 			if len(files) != 1 {
 				t.Fatalf("results dir holds %v", files)
@@ -77,6 +81,8 @@ func TestCLIUsage(t *testing.T) {
 		{"bench", "webpush", "--subscribers", "10", "--http", "3"},
 		{"bench", "crypto", "--seconds", "0"},
 		{"bench", "audience"},
+		{"bench", "api", "--clients", "0"},
+		{"bench", "api", "--only", "nope", "--seconds", "0.01"},
 		{"bench", "audience", "--subscribers", "10", "--repeats", "0"},
 	} {
 		if _, stderr, code := herald(t, args...); code != 2 || stderr == "" {
@@ -113,5 +119,25 @@ func checkAudience(t *testing.T, m map[string]any) {
 		if got[pair[0]] >= got[pair[1]] {
 			t.Errorf("%s (%v) not below %s (%v)", pair[0], got[pair[0]], pair[1], got[pair[1]])
 		}
+	}
+}
+
+// checkAPI: every workload had requests accepted and none failed, and
+// every accepted send reached testpush.
+func checkAPI(t *testing.T, m map[string]any) {
+	t.Helper()
+	names := map[string]bool{}
+	for _, w := range m["workloads"].([]any) {
+		w := w.(map[string]any)
+		names[w["name"].(string)] = true
+		if w["accepted"].(float64) < 1 || w["errors"].(float64) != 0 || w["p99_ms"].(float64) <= 0 {
+			t.Errorf("workload %v", w)
+		}
+	}
+	if len(names) != 4 {
+		t.Errorf("workloads %v", names)
+	}
+	if m["messages_sent"].(float64) < 2 || m["messages_done"] != m["messages_sent"] {
+		t.Errorf("sent %v, done %v", m["messages_sent"], m["messages_done"])
 	}
 }

@@ -21,7 +21,7 @@ const defaultResults = "bench-results"
 // runBench is `herald bench webpush|crypto`: see internal/bench.
 func runBench(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return usageError{"bench: want a kind: webpush, crypto or audience"}
+		return usageError{"bench: want a kind: webpush, crypto, audience or api"}
 	}
 	switch args[0] {
 	case "webpush":
@@ -30,8 +30,10 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		return benchCrypto(ctx, args[1:], env)
 	case "audience":
 		return benchAudience(ctx, args[1:], env)
+	case "api":
+		return benchAPI(ctx, args[1:], env)
 	}
-	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto or audience", args[0])}
+	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto, audience or api", args[0])}
 }
 
 // benchFlags are what every bench kind takes.
