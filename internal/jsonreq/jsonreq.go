@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 )
 
 // DefaultMaxBytes bounds a request body unless the caller says otherwise.
@@ -86,7 +87,7 @@ func Unmarshal(body []byte, v any, o Options) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		err = explain(err, body)
+		err = explain(err, body, reflect.TypeOf(v))
 		if p, ok := err.(*Problem); ok && p.Kind == KindUnknownField {
 			if path := unknownPath(body, reflect.TypeOf(v), p.Field); path != "" && path != p.Field {
 				p.Field, p.Message = path, path+": unknown field"
@@ -103,9 +104,10 @@ func Unmarshal(body []byte, v any, o Options) error {
 	return nil
 }
 
-func explain(err error, body []byte) error {
+func explain(err error, body []byte, target reflect.Type) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var tpe *time.ParseError
 	var prob *Problem
 	var fe *FieldError
 	switch {
@@ -125,6 +127,17 @@ func explain(err error, body []byte) error {
 			return &Problem{Kind: KindType, Message: fmt.Sprintf("request body must be %s, got %s", want, typ.Value)}
 		}
 		return &Problem{Kind: KindType, Field: field, Message: fmt.Sprintf("%s: must be %s, got %s", field, want, typ.Value)}
+	case errors.As(err, &tpe):
+		// time.Time's own UnmarshalJSON fails without naming the field;
+		// find it by the value it could not read.
+		field := timePath(body, target, tpe.Value)
+		msg := fmt.Sprintf("must be an RFC 3339 time such as %q, got %q", timeExample, tpe.Value)
+		if field == "" {
+			return &Problem{Kind: KindType, Message: "a time " + msg}
+		}
+		return &Problem{Kind: KindType, Field: field, Message: field + ": " + msg}
+	case strings.HasPrefix(err.Error(), "Time.UnmarshalJSON: "):
+		return &Problem{Kind: KindType, Message: fmt.Sprintf("a time must be an RFC 3339 string such as %q", timeExample)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return &Problem{Kind: KindUnknownField, Field: name, Message: fmt.Sprintf("%s: unknown field", name)}
@@ -132,6 +145,9 @@ func explain(err error, body []byte) error {
 		return &Problem{Kind: KindSyntax, Message: "malformed JSON: " + err.Error()}
 	}
 }
+
+// timeExample is the form times take in requests.
+const timeExample = "2026-01-02T15:04:05Z"
 
 // describe turns a Go type into the JSON words a client understands.
 func describe(goType string) string {

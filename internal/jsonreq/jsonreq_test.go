@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type sub struct {
@@ -12,8 +13,12 @@ type sub struct {
 	Keys     struct {
 		P256DH string `json:"p256dh"`
 	} `json:"keys"`
-	Tags []string `json:"tags"`
-	TTL  int      `json:"ttl"`
+	Tags []string   `json:"tags"`
+	TTL  int        `json:"ttl"`
+	At   *time.Time `json:"at"`
+	List []struct {
+		When time.Time `json:"when"`
+	} `json:"list"`
 }
 
 func TestDecodeProblems(t *testing.T) {
@@ -62,17 +67,47 @@ func TestDecodeLimitAndUnknownAllowed(t *testing.T) {
 	}
 }
 
+// FuzzUnmarshal: whatever the body, Unmarshal either decodes it or
+// returns a *Problem of a known kind whose message names its field first.
 func FuzzUnmarshal(f *testing.F) {
-	f.Add([]byte(`{"endpoint":"https://x","keys":{"p256dh":"a"},"tags":["a"],"ttl":5}`))
+	f.Add([]byte(`{"endpoint":"https://x","keys":{"p256dh":"a"},"tags":["a"],"ttl":5,"at":"2026-01-02T15:04:05Z"}`))
 	f.Add([]byte(`{"keys":{"p256dh":5}}`))
+	f.Add([]byte(`{"list":[{"when":"2026-01-02T15:04:05Z"},{"when":"later"}]}`))
+	f.Add([]byte(`{"at":5}`))
+	f.Add([]byte(`{"tags":["a"],"nope":{"x":[1]}}`))
+	kinds := map[Kind]bool{KindEmpty: true, KindSyntax: true, KindType: true, KindUnknownField: true, KindTrailing: true}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var v sub
 		err := Unmarshal(body, &v, Options{})
+		if err == nil {
+			return
+		}
 		var p *Problem
-		if err != nil && (!errors.As(err, &p) || p.Message == "") {
-			t.Fatalf("error without a message: %v", err)
+		if !errors.As(err, &p) || p.Message == "" || !kinds[p.Kind] {
+			t.Fatalf("%q: error %v is not a Problem of a known kind", body, err)
+		}
+		if p.Field != "" && !strings.HasPrefix(p.Message, p.Field+": ") {
+			t.Fatalf("%q: message %q does not start with its field %q", body, p.Message, p.Field)
 		}
 	})
+}
+
+// TestTimeFieldPath names a time field that does not parse by its path,
+// which encoding/json does not give.
+func TestTimeFieldPath(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"at":"tomorrow"}`: `at: must be an RFC 3339 time such as "2026-01-02T15:04:05Z", got "tomorrow"`,
+		`{"tags":["tomorrow"],"list":[{"when":"2026-01-02T15:04:05Z"},{"when":"tomorrow"}]}`: `list[1].when: must be an RFC 3339 time such as "2026-01-02T15:04:05Z", got "tomorrow"`,
+		`{"keys":{"p256dh":"x"},"at":"2026-13-01T00:00:00Z"}`:                                `at: must be an RFC 3339 time such as "2026-01-02T15:04:05Z", got "2026-13-01T00:00:00Z"`,
+		`{"at":17}`: `a time must be an RFC 3339 string such as "2026-01-02T15:04:05Z"`,
+	} {
+		var v sub
+		err := Unmarshal([]byte(body), &v, Options{})
+		p, ok := err.(*Problem)
+		if !ok || p.Kind != KindType || p.Message != want {
+			t.Errorf("%s: got %v, want %s", body, err, want)
+		}
+	}
 }
 
 func TestUnknownFieldPath(t *testing.T) {

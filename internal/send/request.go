@@ -103,8 +103,9 @@ func (t *Target) UnmarshalJSON(b []byte) error {
 	*t = Target{}
 	if err := jsonreq.Unmarshal(b, &p, jsonreq.Options{}); err != nil {
 		if pr, ok := err.(*jsonreq.Problem); ok && pr.Field != "" {
-			pr.Field = "to." + pr.Field
-			pr.Message = "to." + pr.Message
+			// The embedded *plain is not a level of the JSON: drop its name.
+			pr.Field = "to." + strings.TrimPrefix(pr.Field, "plain.")
+			pr.Message = "to." + strings.TrimPrefix(pr.Message, "plain.")
 		}
 		return err
 	}
