@@ -63,7 +63,8 @@ func (s *Store) DeleteCallback(ctx context.Context, appID string) error {
 
 // DueCallbackApps lists apps with events due at now.
 func (s *Store) DueCallbackApps(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT app_id FROM callback_events WHERE next_at <= ? LIMIT ?`, toMS(now), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT c.app_id FROM app_callbacks c
+		WHERE EXISTS (SELECT 1 FROM callback_events e WHERE e.app_id = c.app_id AND e.next_at <= ?) LIMIT ?`, toMS(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: apps with callback events due: %w", err)
 	}
@@ -163,7 +164,8 @@ func hasCallback(ctx context.Context, tx *sql.Tx, appID string) (bool, error) {
 }
 
 // outcomeEvents adds one event per newly final outcome when the app has
-// a callback. It runs before pruned subscribers are deleted, so their
+// a callback, in one statement from the delivery rows this transaction
+// just wrote. It runs before pruned subscribers are deleted, so their
 // registration ids are still there to read.
 func outcomeEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, finals []store.Outcome, now time.Time) error {
 	if len(finals) == 0 {
@@ -172,16 +174,17 @@ func outcomeEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, f
 	if ok, err := hasCallback(ctx, tx, appID); !ok || err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO callback_events (app_id, kind, message_id, registration_id, channel, reason, at, next_at)
-		VALUES (?, ?, ?, coalesce((SELECT registration_id FROM subscribers WHERE app_id = ? AND id = ?), ''), ?, ?, ?, ?)`)
+	args := make([]any, 0, len(finals)+5)
+	args = append(args, appID, toMS(now), toMS(now), appID, msgID)
+	for _, o := range finals {
+		args = append(args, o.SubscriberID)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO callback_events (app_id, kind, message_id, registration_id, channel, reason, at, next_at)
+		SELECT ?, d.result, d.message_id, coalesce(s.registration_id, ''), d.channel, d.reason, ?, ?
+		FROM deliveries d LEFT JOIN subscribers s ON s.app_id = ? AND s.id = d.subscriber_id
+		WHERE d.message_id = ? AND d.subscriber_id IN (`+placeholders(len(finals))+`) ORDER BY d.subscriber_id`, args...)
 	if err != nil {
 		return fmt.Errorf("callback events: %w", err)
-	}
-	defer stmt.Close()
-	for _, o := range finals {
-		if _, err := stmt.ExecContext(ctx, appID, string(o.Result), msgID, appID, o.SubscriberID, string(o.Channel), o.Reason, toMS(now), toMS(now)); err != nil {
-			return fmt.Errorf("callback events: %w", err)
-		}
 	}
 	return nil
 }
