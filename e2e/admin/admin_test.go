@@ -37,7 +37,7 @@ const operatorPassword = "e2e operator password"
 
 // The screenshots admin.mjs takes, one per page.
 var screenshots = []string{"login.png", "app-created.png", "app.png", "subscribers.png", "compose.png",
-	"message.png", "messages.png", "apps.png", "segments.png", "message-phone.png"}
+	"message.png", "messages.png", "segment.png", "segments.png", "apps.png", "message-phone.png"}
 
 // syncBuffer collects output written from other goroutines.
 type syncBuffer struct {
