@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/callback"
+	"github.com/heraldpush/herald/internal/testpush"
 )
 
 // TestCallbackEventsEchoSenderIDs sends to a tag with request_id and
-// custom_args: the receiver gets a signed sent event per recipient and a
-// finished event with the counters, all carrying the sender's ids; then
-// received and clicked events once the service worker reports.
+// custom_args: the receiver gets a signed sent, failed or pruned event per
+// recipient and a finished event with the counters, all carrying the
+// sender's ids; then received and clicked events once the service worker
+// reports.
 func TestCallbackEventsEchoSenderIDs(t *testing.T) {
 	data := t.TempDir()
 	a := createApp(t, data, "A")
@@ -22,8 +24,10 @@ func TestCallbackEventsEchoSenderIDs(t *testing.T) {
 	hook := newHookReceiver(t)
 	setHook(t, srv, a.APIKey, hook)
 	tp := pushService(t)
-	subs, regs := subscribe(t, srv, a.APIKey, tp, 4, "news")
+	subs, regs := subscribe(t, srv, a.APIKey, tp, 6, "news")
 	subscribe(t, srv, a.APIKey, tp, 2, "sports")
+	tp.Fail(subs[4].ID, testpush.Respond(http.StatusGone))                  // pruned
+	tp.Fail(subs[5].ID, testpush.Respond(http.StatusRequestEntityTooLarge)) // failed
 	id := sendMessage(t, srv, a.APIKey, map[string]any{"to": map[string]any{"tags": []string{"news"}},
 		"content": map[string]any{"title": "Hi", "body": "there"}, "request_id": "req-42", "custom_args": map[string]any{"campaign": "c7", "n": 3}})
 	waitDone(t, srv, a.APIKey, id, 30*time.Second)
@@ -38,28 +42,34 @@ func TestCallbackEventsEchoSenderIDs(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "sent and finished events", func() bool {
 		m := byType()
-		return len(m["sent"]) >= 4 && len(m["finished"]) >= 1
+		return len(m["sent"]) >= 4 && len(m["pruned"]) >= 1 && len(m["failed"]) >= 1 && len(m["finished"]) >= 1
 	})
 	m := byType()
 	want := map[string]bool{}
 	for _, r := range regs {
 		want[r] = true
 	}
-	for _, e := range append(m["sent"], m["finished"]...) {
+	for _, e := range append(append(m["sent"], m["finished"]...), append(m["pruned"], m["failed"]...)...) {
 		if e.MessageID != id || e.RequestID != "req-42" || string(e.CustomArgs) != `{"campaign":"c7","n":3}` || !strings.HasPrefix(e.ID, "evt_") || e.At.IsZero() {
 			t.Errorf("event does not echo the send: %+v (custom_args %s)", e, e.CustomArgs)
 		}
 	}
-	for _, e := range m["sent"] {
+	for _, e := range append(m["sent"], append(m["pruned"], m["failed"]...)...) {
 		if !want[e.RegistrationID] || e.Channel != "webpush" {
-			t.Errorf("sent event for %q on %q, not one of the tag's subscribers", e.RegistrationID, e.Channel)
+			t.Errorf("%s event for %q on %q, not one of the tag's subscribers", e.Type, e.RegistrationID, e.Channel)
 		}
 		delete(want, e.RegistrationID)
 	}
-	if len(want) > 0 || len(m["sent"]) != 4 {
-		t.Errorf("%d sent events, %d recipients without one", len(m["sent"]), len(want))
+	if len(want) > 0 || len(m["sent"]) != 4 || len(m["pruned"]) != 1 || len(m["failed"]) != 1 {
+		t.Errorf("%d sent, %d pruned, %d failed events; %d recipients without one", len(m["sent"]), len(m["pruned"]), len(m["failed"]), len(want))
 	}
-	if c := m["finished"][0].Counters; c == nil || c.Targeted != 4 || c.Sent != 4 || c.Failed != 0 {
+	if p := m["pruned"][0]; p.RegistrationID != regs[4] {
+		t.Errorf("pruned event for %s, want %s (its registration id read before it was deleted)", p.RegistrationID, regs[4])
+	}
+	if f := m["failed"][0]; f.RegistrationID != regs[5] || f.Reason == "" {
+		t.Errorf("failed event %+v: want %s with a reason", f, regs[5])
+	}
+	if c := m["finished"][0].Counters; c == nil || c.Targeted != 6 || c.Sent != 4 || c.Pruned != 1 || c.Failed != 1 || c.FailedReasons[m["failed"][0].Reason] != 1 {
 		t.Errorf("finished counters %+v", c)
 	}
 
