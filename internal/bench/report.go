@@ -24,6 +24,9 @@ func (r WebPushResult) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "herald bench webpush\t%s subscribers, %s, HTTP/%s over TLS, %d-byte payload\n",
 		thousands(int64(r.Subscribers)), verify, r.HTTP, r.PayloadBytes)
+	if r.Store != "" {
+		fmt.Fprintf(tw, "store\t%s, %d node(s) sharing the send\n", r.Store, r.Nodes)
+	}
 	fmt.Fprintf(tw, "machine\t%d CPUs (GOMAXPROCS %d), %s, load %s before, %s after\n", r.CPUs, r.GOMAXPROCS, r.GoVersion, r.LoadAvg, r.LoadAvgAfter)
 	fmt.Fprintf(tw, "result\t%s\n", status)
 	fmt.Fprintf(tw, "delivered\t%s / %s (%d missing, %d duplicates; testpush accepted %s, decrypted %s, rejected %d)\n",

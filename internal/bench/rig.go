@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/heraldpush/herald/internal/apps"
@@ -20,6 +23,7 @@ import (
 	"github.com/heraldpush/herald/internal/secret"
 	"github.com/heraldpush/herald/internal/send"
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/postgres"
 	"github.com/heraldpush/herald/internal/store/sqlite"
 	"github.com/heraldpush/herald/internal/testpush"
 )
@@ -28,20 +32,37 @@ import (
 const stopGrace = 30 * time.Second
 
 // herald is the server side of a run: the pieces internal/cli/serve.go
-// wires for `herald serve`, built the same way (the SQLite store in a data
-// directory, apps, delivery.NewWebPush, delivery.New with SingleNode,
-// send.New), without the HTTP listener. Keep it in step with serve.go.
+// wires for `herald serve`, built the same way (the store, apps,
+// delivery.NewWebPush, delivery.New, send.New), without the HTTP listener.
+// Keep it in step with serve.go.
+//
+// On SQLite (storeURL "") there is one node, with SingleNode as serve sets
+// it. On PostgreSQL there may be several: each node is what one
+// `herald serve --store postgres://…` process holds (its own connection
+// pool, River client and Web Push clients), all in this process and on
+// one database, so that the run shows what several nodes share. The first
+// node takes the send, as one node behind a load balancer would.
 type herald struct {
-	st     *sqlite.Store
-	apps   *apps.Service
-	wp     *delivery.WebPush
-	engine *delivery.Engine
-	send   *send.Service
+	st    store.Store // the first node's store
+	apps  *apps.Service
+	send  *send.Service
+	nodes []*node
 }
 
-// startHerald opens the store in dir and starts the delivery engine,
-// trusting tp's certificate and speaking HTTP/1.1 or HTTP/2 (httpVersion).
-func startHerald(ctx context.Context, dir string, tp *testpush.Server, httpVersion int, log *slog.Logger) (_ *herald, err error) {
+// node is one engine with its own store connection.
+type node struct {
+	st     store.Store
+	wp     *delivery.WebPush
+	engine *delivery.Engine
+}
+
+// startHerald opens the store (SQLite in dir when storeURL is empty, else
+// PostgreSQL) and starts nodes delivery engines on it, trusting tp's
+// certificate and speaking HTTP/1.1 or HTTP/2 (httpVersion).
+func startHerald(ctx context.Context, dir, storeURL string, nodes int, tp *testpush.Server, httpVersion int, log *slog.Logger) (_ *herald, err error) {
+	if nodes < 1 || (storeURL == "" && nodes > 1) {
+		return nil, fmt.Errorf("bench: %d nodes: want 1, or several on a postgres:// store", nodes)
+	}
 	master := make([]byte, 32)
 	rand.Read(master)
 	sealer, err := secret.NewSealer(master)
@@ -52,16 +73,6 @@ func startHerald(ctx context.Context, dir string, tp *testpush.Server, httpVersi
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "herald.db"), sqlite.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("bench: open store: %w", err)
-	}
-	h := &herald{st: st, apps: apps.New(st, sealer, time.Now)}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, h.close())
-		}
-	}()
 	var protos http.Protocols
 	switch httpVersion {
 	case 1:
@@ -71,39 +82,72 @@ func startHerald(ctx context.Context, dir string, tp *testpush.Server, httpVersi
 	default:
 		return nil, fmt.Errorf("bench: HTTP version %d: want 1 or 2", httpVersion)
 	}
-	h.wp = delivery.NewWebPush(h.apps, policy, delivery.WebPushOptions{
-		TLS:       &tls.Config{RootCAs: tp.CertPool(), MinVersion: tls.VersionTLS12},
-		Protocols: &protos,
-	}, time.Now)
-	drainer := callback.NewDrainer(st, callback.NewService(st, sealer, time.Now), log, callback.Options{})
-	h.engine, err = delivery.New(ctx, st, st.DB(), riversqlite.New(st.DB()),
-		map[store.Channel]delivery.Pusher{store.ChannelWebPush: h.wp}, log,
-		delivery.Options{SingleNode: true, Jobs: []delivery.JobSet{drainer}})
-	if err != nil {
-		return nil, err
+	h := &herald{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, h.close())
+		}
+	}()
+	for i := range nodes {
+		n := &node{}
+		h.nodes = append(h.nodes, n)
+		var db *sql.DB
+		var driver riverdriver.Driver[*sql.Tx]
+		o := delivery.Options{}
+		if storeURL == "" {
+			st, err := sqlite.Open(ctx, filepath.Join(dir, "herald.db"), sqlite.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("bench: open store: %w", err)
+			}
+			n.st, db, driver, o.SingleNode = st, st.DB(), riversqlite.New(st.DB()), true
+		} else {
+			st, err := postgres.Open(ctx, storeURL, postgres.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("bench: open store: %w", err)
+			}
+			n.st, db, driver, o.MigrationLock = st, st.DB(), riverdatabasesql.New(st.DB()), st.LockMigrations
+		}
+		nodeApps := apps.New(n.st, sealer, time.Now)
+		if i == 0 {
+			h.st, h.apps = n.st, nodeApps
+		}
+		n.wp = delivery.NewWebPush(nodeApps, policy, delivery.WebPushOptions{
+			TLS:       &tls.Config{RootCAs: tp.CertPool(), MinVersion: tls.VersionTLS12},
+			Protocols: &protos,
+		}, time.Now)
+		o.Jobs = []delivery.JobSet{callback.NewDrainer(n.st, callback.NewService(n.st, sealer, time.Now), log, callback.Options{})}
+		n.engine, err = delivery.New(ctx, n.st, db, driver,
+			map[store.Channel]delivery.Pusher{store.ChannelWebPush: n.wp}, log, o)
+		if err != nil {
+			return nil, err
+		}
+		// As in serve: the engine stops when told to, not when ctx ends.
+		if err := n.engine.Start(context.WithoutCancel(ctx)); err != nil {
+			n.engine = nil
+			return nil, err
+		}
 	}
-	// As in serve: the engine stops when told to, not when ctx ends.
-	if err := h.engine.Start(context.WithoutCancel(ctx)); err != nil {
-		h.engine = nil
-		return nil, err
-	}
-	h.send = send.New(h.engine, time.Now)
+	h.send = send.New(h.nodes[0].engine, time.Now)
 	return h, nil
 }
 
-// close stops the engine (letting running batches finish for stopGrace)
-// and closes the store.
+// close stops the engines (letting running batches finish for stopGrace)
+// and closes the stores.
 func (h *herald) close() error {
 	var errs []error
-	if h.engine != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-		errs = append(errs, h.engine.Stop(ctx))
-		cancel()
+	for _, n := range h.nodes {
+		if n.engine != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+			errs = append(errs, n.engine.Stop(ctx))
+			cancel()
+		}
+		if n.wp != nil {
+			n.wp.Close()
+		}
+		if n.st != nil {
+			errs = append(errs, n.st.Close())
+		}
 	}
-	if h.wp != nil {
-		h.wp.Close()
-	}
-	errs = append(errs, h.st.Close())
 	return errors.Join(errs...)
 }
 

@@ -40,6 +40,13 @@ type WebPushOptions struct {
 	Probes int
 	// Timeout bounds the send (30m).
 	Timeout time.Duration
+	// Store is the store to run on: "" for SQLite in a temporary data
+	// directory, or a postgres:// URL (the run adds its own app there).
+	Store string
+	// Nodes is how many delivery engines share the send (1); more than
+	// one needs a postgres:// Store. Each has its own connection pool and
+	// job client, as one `herald serve` process has.
+	Nodes int
 	// TempDir is where the temporary data directory goes ("": os.TempDir).
 	TempDir string
 	// Progress receives the progress bar; nil shows none. Terminal says it
@@ -65,6 +72,12 @@ func (o *WebPushOptions) defaults() error {
 	}
 	if o.SampleEvery <= 0 {
 		o.SampleEvery = testpush.DefaultSampleEvery
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 1
+	}
+	if o.Nodes < 1 || (o.Store == "" && o.Nodes > 1) {
+		return fmt.Errorf("bench: %d nodes: want 1, or several on a postgres:// store", o.Nodes)
 	}
 	if o.HTTP == 0 {
 		o.HTTP = 2
@@ -97,6 +110,8 @@ type WebPushResult struct {
 	P50ms       float64 `json:"p50_ms"`      // push accepted − message accepted, median
 	P99ms       float64 `json:"p99_ms"`      // … 99th percentile
 	PeakRSSMB   float64 `json:"peak_rss_mb"` // VmHWM during the send (see PeakRSSScope)
+	Nodes       int     `json:"nodes"`       // delivery engines sharing the send
+	Store       string  `json:"store"`       // "sqlite" or "postgres"
 
 	Kind         string    `json:"kind"` // "webpush"
 	OK           bool      `json:"ok"`   // every push accounted for
@@ -196,7 +211,7 @@ func WebPush(ctx context.Context, o WebPushOptions) (WebPushResult, error) {
 	if err := o.defaults(); err != nil {
 		return WebPushResult{}, err
 	}
-	r := WebPushResult{Kind: "webpush", Subscribers: o.Subscribers, Verify: "all", HTTP: "2",
+	r := WebPushResult{Kind: "webpush", Subscribers: o.Subscribers, Verify: "all", HTTP: "2", Nodes: o.Nodes, Store: "sqlite",
 		StartedAt: time.Now().UTC().Truncate(time.Second), CPUs: runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), LoadAvg: loadAvg()}
 	if o.Verify == testpush.VerifySample {
@@ -204,6 +219,9 @@ func WebPush(ctx context.Context, o WebPushOptions) (WebPushResult, error) {
 	}
 	if o.HTTP == 1 {
 		r.HTTP = "1.1"
+	}
+	if o.Store != "" {
+		r.Store = "postgres"
 	}
 	if o.CryptoDuration > 0 {
 		c, err := Crypto(ctx, o.CryptoDuration)
@@ -308,7 +326,7 @@ func startRun(ctx context.Context, o WebPushOptions) (_ *run, err error) {
 		return nil, err
 	}
 	pprof.Do(ctx, pprof.Labels("side", "herald"), func(ctx context.Context) {
-		rn.h, err = startHerald(ctx, rn.dir, rn.tp, o.HTTP, o.Log)
+		rn.h, err = startHerald(ctx, rn.dir, o.Store, o.Nodes, rn.tp, o.HTTP, o.Log)
 	})
 	if err != nil {
 		return nil, err

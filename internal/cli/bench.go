@@ -60,6 +60,8 @@ func benchWebPush(ctx context.Context, args []string, env Env) error {
 	cryptoSecs := fs.Float64("crypto-seconds", 1, "length of each half of the crypto measurement run first (0 skips it)")
 	fs.IntVar(&o.Probes, "probes", 20, "one-recipient sends after the big one, for accept→push latency when idle (0 skips them)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "longest the send may take")
+	fs.StringVar(&o.Store, "store", "", "store: empty for SQLite in a temporary directory, or a postgres:// URL of a database for benchmarks (it gets an app of its own and N subscribers; HERALD_STORE is not read, so a bench never lands in a production store)")
+	fs.IntVar(&o.Nodes, "nodes", 1, "delivery engines sharing the send, each as one herald serve process (more than 1 needs --store postgres://…)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the send to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -69,6 +71,9 @@ func benchWebPush(ctx context.Context, args []string, env Env) error {
 	}
 	if o.Subscribers <= 0 {
 		return usageError{"bench webpush: --subscribers N is required"}
+	}
+	if o.Nodes < 1 || (o.Store == "" && o.Nodes > 1) {
+		return usageError{fmt.Sprintf("bench webpush: --nodes %d: want 1, or several with --store postgres://…", o.Nodes)}
 	}
 	switch *verify {
 	case "all":
