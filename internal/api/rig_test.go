@@ -45,13 +45,14 @@ func (c noCancel) Cancel(ctx context.Context, appID string, id int64) (store.Mes
 // rig is the /v1 API over a real SQLite store in a temp dir, served on
 // 127.0.0.1, with two apps.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	st   *sqlite.Store
+	h    http.Handler
 	url  string
 	a, b apps.Credentials
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"), sqlite.Options{})
@@ -82,7 +83,7 @@ func newRig(t *testing.T) *rig {
 	}))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	rg.url = srv.URL
+	rg.h, rg.url = h, srv.URL
 	return rg
 }
 
@@ -160,11 +161,14 @@ func (rg *rig) register(key string, endpoint string, tags ...string) string {
 }
 
 // messages counts the app's messages in the store.
-func (rg *rig) messages(appID string) int {
-	rg.t.Helper()
+func (rg *rig) messages(appID string) int { return rg.messagesOf(rg.t, appID) }
+
+// messagesOf is messages reporting to t (a fuzz target's own).
+func (rg *rig) messagesOf(t testing.TB, appID string) int {
+	t.Helper()
 	list, err := rg.st.ListMessages(context.Background(), appID, 0, 1000)
 	if err != nil {
-		rg.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return len(list)
 }
