@@ -60,7 +60,8 @@ func (s *Store) DeleteCallback(ctx context.Context, appID string) error {
 
 // DueCallbackApps lists apps with events due at now.
 func (s *Store) DueCallbackApps(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT app_id FROM callback_events WHERE next_at <= $1 LIMIT $2`, toMS(now), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT c.app_id FROM app_callbacks c
+		WHERE EXISTS (SELECT 1 FROM callback_events e WHERE e.app_id = c.app_id AND e.next_at <= $1) LIMIT $2`, toMS(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: apps with callback events due: %w", err)
 	}

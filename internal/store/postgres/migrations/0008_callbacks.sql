@@ -23,5 +23,6 @@ CREATE TABLE callback_events (
     attempts        integer NOT NULL DEFAULT 0,
     next_at         bigint  NOT NULL    -- due at (unix ms)
 );
+-- One index: apps with due events are found from app_callbacks (few rows)
+-- through it, so outcome writes pay for one index, not two.
 CREATE INDEX callback_events_app_due ON callback_events (app_id, next_at);
-CREATE INDEX callback_events_due ON callback_events (next_at, app_id);
