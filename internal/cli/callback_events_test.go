@@ -196,3 +196,37 @@ func TestDeadCallbackDoesNotSlowDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackEventsSurviveRestart: events recorded while the receiver is
+// down stay in the store across a restart and are posted by the next
+// herald serve once the receiver answers.
+func TestCallbackEventsSurviveRestart(t *testing.T) {
+	const n = 50
+	data := t.TempDir()
+	a := createApp(t, data, "A")
+	srv := startServer(t, data, "--callback-timeout", "200ms", "--callback-retry", "100ms")
+	hook := newHookReceiver(t)
+	setHook(t, srv, a.APIKey, hook)
+	hook.setMode("fail")
+	tp := pushService(t)
+	subscribe(t, srv, a.APIKey, tp, n)
+	id := sendMessage(t, srv, a.APIKey, map[string]any{"to": "all", "content": map[string]any{"title": "T"}, "request_id": "r-restart"})
+	waitDone(t, srv, a.APIKey, id, 60*time.Second)
+	srv.Stop()
+	if evs, _, _ := hook.snapshot(); len(evs) != 0 {
+		t.Fatalf("a failing receiver accepted %d events", len(evs))
+	}
+
+	hook.setMode("ok")
+	startServer(t, data, "--callback-retry", "100ms")
+	waitFor(t, 60*time.Second, "every event after the restart", func() bool {
+		evs, _, _ := hook.snapshot()
+		ids := map[string]bool{}
+		for _, e := range evs {
+			if e.MessageID == id && e.RequestID == "r-restart" {
+				ids[e.ID] = true
+			}
+		}
+		return len(ids) == n+1
+	})
+}
