@@ -35,7 +35,7 @@ type env struct {
 	a, b apps.Credentials // two apps, for isolation
 }
 
-func newEnv(t *testing.T, defaultApp bool) *env {
+func newEnv(t testing.TB, defaultApp bool) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"), sqlite.Options{})
@@ -136,7 +136,7 @@ func (e *env) do(t *testing.T, method, path string, body any, header map[string]
 
 // subscription returns a fresh, valid PushSubscription on Mozilla's push
 // service (allowed by the default egress policy).
-func subscription(t *testing.T) map[string]any {
+func subscription(t testing.TB) map[string]any {
 	t.Helper()
 	k, err := ecdh.P256().GenerateKey(rand.Reader)
 	if err != nil {

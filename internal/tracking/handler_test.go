@@ -33,7 +33,7 @@ type events struct {
 	otherRID string // app b's subscriber
 }
 
-func newEvents(t *testing.T) *events {
+func newEvents(t testing.TB) *events {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"), sqlite.Options{})
