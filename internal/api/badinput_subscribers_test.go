@@ -45,8 +45,21 @@ func TestSubscribersBadInput(t *testing.T) {
 		{"apns: production a string", "PUT", "/v1/app/apns", "", map[string]any{"production": "yes"}, 400, "wrong_type", "production", "production: must be a boolean, got string"},
 		{"apns: delete none", "DELETE", "/v1/app/apns", "", nil, 404, "not_found", "", "apns credentials not found"},
 		{"no such endpoint", "GET", "/v1/nothing", "", nil, 404, "not_found", "", "no such endpoint: GET /v1/nothing"},
+		{"callback: none set", "GET", "/v1/app/callback", "", nil, 404, "not_found", "", "callback not found"},
+		{"callback: no url", "PUT", "/v1/app/callback", "", map[string]any{"rotate_secret": true}, 400, "invalid_field", "url", "url: is required"},
+		{"callback: ftp", "PUT", "/v1/app/callback", "", map[string]any{"url": "ftp://hooks.test/x"}, 400, "invalid_field", "url", "url: bad URL: must start with https:// or http://"},
+		{"callback: password", "PUT", "/v1/app/callback", "", map[string]any{"url": "https://u:p@hooks.test/x"}, 400, "invalid_field", "url", "url: bad URL: must not carry a user name or password"},
+		{"callback: fragment", "PUT", "/v1/app/callback", "", map[string]any{"url": "https://hooks.test/x#y"}, 400, "invalid_field", "url", "url: bad URL: must not have a #fragment"},
+		{"callback: 2049 characters", "PUT", "/v1/app/callback", "", map[string]any{"url": "https://hooks.test/" + strings.Repeat("p", 2049-19)}, 400, "invalid_field", "url", "url: bad URL: longer than 2048 characters"},
+		{"callback: unknown field", "PUT", "/v1/app/callback", "", map[string]any{"uri": "https://hooks.test/x"}, 400, "unknown_field", "uri", "uri: unknown field"},
+		{"callback: rotate_secret a string", "PUT", "/v1/app/callback", "", map[string]any{"url": "https://hooks.test/x", "rotate_secret": "yes"}, 400, "wrong_type", "rotate_secret", "rotate_secret: must be a boolean, got string"},
+		{"callback: over 8 KiB", "PUT", "/v1/app/callback", "", `{"url":"https://hooks.test/` + strings.Repeat("p", 8<<10) + `"}`, 413, "body_too_large", "", "request body is larger than 8192 bytes"},
+		{"callback: no Authorization", "PUT", "/v1/app/callback", "-", map[string]any{"url": "https://hooks.test/x"}, 401, "unauthorized", "", "Authorization header is missing; send Authorization: Bearer <api_key>"},
 	}
 	rg.run(t, tests)
+	if r := rg.do("GET", "/v1/app/callback", "Bearer "+rg.a.APIKey, nil); r.status != 404 {
+		t.Errorf("a refused callback was set: %d %s", r.status, r.body)
+	}
 	for _, c := range []struct{ key, id, tags string }{{rg.a.APIKey, aID, `["news"]`}, {rg.b.APIKey, bID, `["vip"]`}} {
 		r := rg.do("GET", "/v1/subscribers/"+c.id, "Bearer "+c.key, nil)
 		var s struct {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldpush/herald/internal/api"
 	"github.com/heraldpush/herald/internal/apps"
+	"github.com/heraldpush/herald/internal/callback"
 	"github.com/heraldpush/herald/internal/egress"
 	"github.com/heraldpush/herald/internal/registry"
 	"github.com/heraldpush/herald/internal/secret"
@@ -80,6 +81,7 @@ func newRig(t testing.TB) *rig {
 	h := server.Handler(log, st, nil, api.New(api.Deps{
 		Apps: appSvc, Channels: apps.NewChannels(appSvc, st), Registry: registry.New(st, policy, time.Now),
 		Send: send.New(storeSubmitter{st}, time.Now, send.WithSegments(st)), Messages: st, Canceller: noCancel{st}, Log: log,
+		Callbacks: callback.NewService(st, sealer, time.Now),
 	}))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
