@@ -36,7 +36,9 @@ func (f *recordingRegistry) Tags(context.Context, string) ([]store.TagCount, err
 
 func (f *recordingRegistry) DeleteTag(context.Context, string, string) (int64, error) { return 0, nil }
 
-func (f *recordingRegistry) UnbindAlias(context.Context, string, string) (int64, error) { return 0, nil }
+func (f *recordingRegistry) UnbindAlias(context.Context, string, string) (int64, error) {
+	return 0, nil
+}
 
 // FuzzSetDevice posts arbitrary bodies to POST /v4/devices/{id}. Each is
 // either applied (200, one update that changes tags or alias) or refused
