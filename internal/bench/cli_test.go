@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +33,7 @@ func TestCLIJSON(t *testing.T) {
 			[]string{"subscribers", "delivered", "seconds", "per_second", "p50_ms", "p99_ms", "peak_rss_mb"}},
 		{"crypto", []string{"--seconds", "0.05"}, []string{"per_second_one_core", "per_second_all_cores"}},
 		{"audience", []string{"--subscribers", "3000", "--repeats", "1"}, []string{"subscribers", "max_stream_ms", "setup_seconds"}},
+		{"growth", []string{"--sizes", "40,80", "--crypto-seconds", "0", "--verify", "all"}, []string{"time_spread", "rss_spread"}},
 		{"api", []string{"--seconds", "0.3", "--clients", "2", "--apps", "2"}, []string{"apps", "messages_sent", "messages_done", "fanout_done_seconds"}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
@@ -59,6 +62,9 @@ func TestCLIJSON(t *testing.T) {
 			if tc.kind == "api" {
 				checkAPI(t, m)
 			}
+			if tc.kind == "growth" {
+				checkGrowth(t, m, dir)
+			}
 			files, _ := filepath.Glob(filepath.Join(dir, tc.kind+"-*.json"))
 			if len(files) != 1 {
 				t.Fatalf("results dir holds %v", files)
@@ -81,6 +87,8 @@ func TestCLIUsage(t *testing.T) {
 		{"bench", "webpush", "--subscribers", "10", "--http", "3"},
 		{"bench", "crypto", "--seconds", "0"},
 		{"bench", "audience"},
+		{"bench", "growth", "--sizes", "10,x"},
+		{"bench", "growth", "--sizes", "10", "--verify", "some"},
 		{"bench", "api", "--clients", "0"},
 		{"bench", "api", "--only", "nope", "--seconds", "0.01"},
 		{"bench", "audience", "--subscribers", "10", "--repeats", "0"},
@@ -139,5 +147,37 @@ func checkAPI(t *testing.T, m map[string]any) {
 	}
 	if m["messages_sent"].(float64) < 2 || m["messages_done"] != m["messages_sent"] {
 		t.Errorf("sent %v, done %v", m["messages_sent"], m["messages_done"])
+	}
+}
+
+// checkGrowth: one point per size, every push accounted for, and an SVG
+// plot beside the JSON that parses as XML and names both sizes.
+func checkGrowth(t *testing.T, m map[string]any, dir string) {
+	t.Helper()
+	points := m["points"].([]any)
+	if len(points) != 2 || m["ok"] != true {
+		t.Fatalf("points %v, ok %v", points, m["ok"])
+	}
+	for i, want := range []float64{40, 80} {
+		p := points[i].(map[string]any)
+		if p["subscribers"] != want || p["us_per_push"].(float64) <= 0 || p["peak_rss_mb"].(float64) <= 0 {
+			t.Errorf("point %d: %v", i, p)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "growth-*.svg"))
+	if len(files) != 1 {
+		t.Fatalf("plots: %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("plot is not XML: %v", err)
+		}
+	}
+	if !bytes.Contains(b, []byte(">40<")) || !bytes.Contains(b, []byte(">80<")) {
+		t.Errorf("plot lacks the sizes: %.300s", b)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldpush/herald/internal/bench"
@@ -21,7 +23,7 @@ const defaultResults = "bench-results"
 // runBench is `herald bench webpush|crypto`: see internal/bench.
 func runBench(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return usageError{"bench: want a kind: webpush, crypto, audience or api"}
+		return usageError{"bench: want a kind: webpush, crypto, audience, api or growth"}
 	}
 	switch args[0] {
 	case "webpush":
@@ -32,8 +34,10 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		return benchAudience(ctx, args[1:], env)
 	case "api":
 		return benchAPI(ctx, args[1:], env)
+	case "growth":
+		return benchGrowth(ctx, args[1:], env)
 	}
-	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto, audience or api", args[0])}
+	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto, audience, api or growth", args[0])}
 }
 
 // benchFlags are what every bench kind takes.
@@ -138,6 +142,57 @@ func benchAudience(ctx context.Context, args []string, env Env) error {
 	return report(env, bf, "audience", r, r.StartedAt, r.WriteTable)
 }
 
+func benchGrowth(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("herald bench growth", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var bf benchFlags
+	bf.register(fs)
+	sizes := fs.String("sizes", "10000,100000,1000000", "audience sizes, comma-separated, one send each")
+	verify := fs.String("verify", "sample", "what testpush checks: all or sample")
+	var o bench.GrowthOptions
+	fs.IntVar(&o.Run.HTTP, "http", 2, "protocol to testpush, over TLS: 1 or 2")
+	cryptoSecs := fs.Float64("crypto-seconds", 1, "length of each half of the crypto measurement before each send (0 skips it)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("bench growth: unexpected argument %q", fs.Arg(0))}
+	}
+	for _, f := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return usageError{fmt.Sprintf("bench growth: --sizes: %q is not a positive number", f)}
+		}
+		o.Sizes = append(o.Sizes, n)
+	}
+	switch *verify {
+	case "all":
+		o.Run.Verify = testpush.VerifyAll
+	case "sample":
+		o.Run.Verify = testpush.VerifySample
+	default:
+		return usageError{fmt.Sprintf("bench growth: --verify %q: want sample or all", *verify)}
+	}
+	if o.Run.HTTP != 1 && o.Run.HTTP != 2 {
+		return usageError{fmt.Sprintf("bench growth: --http %d: want 1 or 2", o.Run.HTTP)}
+	}
+	o.Run.CryptoDuration = negativeIfZero(time.Duration(*cryptoSecs * float64(time.Second)))
+	o.Run.Probes = -1
+	o.Run.Progress, o.Run.Terminal = env.Stderr, isTerminal(env.Stderr)
+	o.Run.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r, err := bench.Growth(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := report(env, bf, "growth", r, r.StartedAt, r.WriteTable); err != nil {
+		return err
+	}
+	if !r.OK {
+		return bench.ErrUnaccounted
+	}
+	return nil
+}
+
 func benchCrypto(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("herald bench crypto", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -169,6 +224,13 @@ func report(env Env, bf benchFlags, kind string, v any, at time.Time, table func
 			return err
 		}
 		fmt.Fprintln(env.Stderr, "result saved in", path)
+		if p, ok := v.(interface{ SVG() []byte }); ok {
+			svg := strings.TrimSuffix(path, ".json") + ".svg"
+			if err := os.WriteFile(svg, p.SVG(), 0o644); err != nil {
+				return fmt.Errorf("bench: save plot: %w", err)
+			}
+			fmt.Fprintln(env.Stderr, "plot saved in", svg)
+		}
 	}
 	if !bf.asJSON {
 		return table(env.Stdout)
