@@ -30,7 +30,7 @@ const (
 	benchApp         = "bench"
 	// benchPopulationVersion names the generator; bump it when the
 	// population changes so that a kept file (HERALD_BENCH_DB) is rebuilt.
-	benchPopulationVersion = 2
+	benchPopulationVersion = 3 // 3: subscribers.tags filled (it was left '[]')
 )
 
 // benchNow is the population's "now", fixed so that a kept file stays
@@ -205,6 +205,14 @@ func buildPopulation(path string) error {
 			return err
 		}
 	}
+	// The copy of each tag set that audiences read (subscribers.tags,
+	// migration 0004), as the store keeps it.
+	if _, err := s.db.ExecContext(ctx, `UPDATE subscribers SET tags = (
+		SELECT json_group_array(tag) FROM (SELECT t.tag FROM subscriber_tags t
+			WHERE t.app_id = subscribers.app_id AND t.subscriber_id = subscribers.id ORDER BY t.tag))
+		WHERE app_id = ?`, benchApp); err != nil {
+		return err
+	}
 	if _, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return err
 	}
@@ -256,6 +264,12 @@ func benchAudiences() []struct {
 			Tags: benchTags(seq(1, 1, 20)...), TagsAnd: benchTags(1, 2, 3), TagsNot: benchTags(seq(41, 1, 20)...)}},
 		{"not20_active", store.Audience{ActiveSince: benchNow.Add(-30 * 24 * time.Hour), TagsNot: benchTags(seq(1, 10, 20)...)}},
 		{"or_language_channel", store.Audience{Tags: benchTags(seq(1, 1, 10)...), Languages: []string{"en"}, Channels: []store.Channel{store.ChannelWebPush}}},
+		// Saved segments, as a message carries them (store.Audience.AnyOf,
+		// NoneOf): one included segment (merged into the expression), two
+		// (a nested OR evaluated in SQL), and an exclusion.
+		{"segment_one", store.Audience{AnyOf: []store.Audience{{Tags: benchTags(1), ActiveSince: benchNow.Add(-30 * 24 * time.Hour)}}}},
+		{"segments_two", store.Audience{AnyOf: []store.Audience{{Tags: benchTags(5)}, {TagsAnd: benchTags(1, 2)}}}},
+		{"tag_minus_segment", store.Audience{Tags: benchTags(1), NoneOf: []store.Audience{{Tags: benchTags(2, 3)}}}},
 	}
 }
 
