@@ -85,6 +85,7 @@ func TestMessagesBadInput(t *testing.T) {
 		{"B's message by A", "GET", m + "/1", "", nil, 404, "not_found", "", "message not found"},
 		{"message id not a number", "GET", m + "/abc", "", nil, 404, "not_found", "", "message not found"},
 		{"cancel B's message by A", "DELETE", m + "/1", "", nil, 404, "not_found", "", "message not found"},
+		{"stats of B's message by A", "GET", m + "/1/stats", "", nil, 404, "not_found", "", "message not found"},
 		{"list: bad cursor", "GET", m + "?cursor=xyz", "", nil, 400, "invalid_field", "cursor", "cursor: is not a cursor this API returned"},
 	}
 	// B's message 1 exists, so A's 404 above is about ownership.
