@@ -21,6 +21,12 @@
 // or the registration-id or alias index when the expression names them.
 // Streaming the whole audience of any EngageLab-shaped expression over a
 // million subscribers reads the index once (BenchmarkAudience).
+// Saved segments copied into an audience (AnyOf, NoneOf) become one SQL
+// condition each (audience_nested.go), tags through json_each over the
+// same column, in the same scan: measured at 0.6–1.5 s of CPU to stream
+// a million-subscriber app's segment audience, against 0.45–0.65 s for
+// tag expressions checked in Go. Each page's recipients carry their time
+// zone, read from the same index (local-time delivery).
 //
 // # Limits
 //
