@@ -56,6 +56,7 @@ type Store struct {
 	now   func() time.Time
 	log   *slog.Logger
 	stmts upsertStmts
+	bulk  bulkStmts // multi-row statements of UpsertSubscribers, by shape
 	// writeMu queues the store's own write transactions in Go. SQLite has
 	// one writer; left to itself, a writer that finds the lock taken
 	// sleeps in growing steps (up to 100 ms) before trying again, so under
@@ -105,7 +106,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	s := &Store{db: db, now: o.Now, log: o.Logger}
+	s := &Store{db: db, now: o.Now, log: o.Logger, bulk: bulkStmts{db: db}}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -181,6 +182,7 @@ func (s *Store) Close() error {
 	defer cancel()
 	_, optErr := s.db.ExecContext(ctx, "PRAGMA optimize")
 	s.stmts.close()
+	s.bulk.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}

@@ -225,34 +225,3 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub store.Subscriber) (sto
 	}
 	return res, nil
 }
-
-// UpsertSubscribers upserts subs in order in one transaction, as
-// UpsertSubscriber does each: if any row fails, none is stored. A token
-// that appears twice counts as created once and updated once.
-func (s *Store) UpsertSubscribers(ctx context.Context, subs []store.Subscriber) (created, updated int, err error) {
-	if len(subs) == 0 {
-		return 0, 0, nil
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		u, err := newUpserter(ctx, tx, &s.stmts, s.now())
-		if err != nil {
-			return err
-		}
-		for i, sub := range subs {
-			_, isNew, err := u.upsert(ctx, sub, false)
-			if err != nil {
-				return fmt.Errorf("row %d: %w", i, err)
-			}
-			if isNew {
-				created++
-			} else {
-				updated++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("sqlite: upsert %d subscribers: %w", len(subs), err)
-	}
-	return created, updated, nil
-}

@@ -280,4 +280,6 @@ func testBulkUpsert(t *testing.T, open func(*testing.T) store.Store) {
 			t.Errorf("CountSubscribers(tag all) = %d, want %d", n, len(batch))
 		}
 	})
+
+	testBulkUpsertRows(t, open)
 }
