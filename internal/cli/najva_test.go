@@ -162,6 +162,21 @@ func TestNajvaSeedExamples(t *testing.T) {
 		t.Errorf("B's device got %d pushes through A's token send", n)
 	}
 
+	// segments_exclude alone: everyone not excluded (not the blocked device).
+	st, id, body = najvaCall(t, "POST", srv.URL+"/api/v1/notifications/", a.Najva.Token,
+		`{"api_key":"`+a.Najva.APIKey+`","title":"t","body":"b","url":"/","sent_time":"2019-01-07T12:00:00","one_signal_enabled":false,"segments_include":[],"segments_exclude":[12]}`)
+	if st != 200 {
+		t.Fatalf("exclude only: %d %s", st, body)
+	}
+	if m := waitDone(t, srv, a.APIKey, id, 30*time.Second); m.Targeted != 3 || m.Sent != 3 {
+		t.Errorf("exclude only: %+v", m)
+	}
+	for i, want := range []int{2, 1, 2, 2} {
+		if n := len(tp.Received(subs[i].ID)); n != want {
+			t.Errorf("after the exclude-only send, device %d has %d pushes, want %d", i, n, want)
+		}
+	}
+
 	// The seed's error answers; none makes a message.
 	before := countMessages(t, srv, a.APIKey)
 	for _, tc := range []struct {
