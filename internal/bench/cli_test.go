@@ -33,6 +33,8 @@ func TestCLIJSON(t *testing.T) {
 			[]string{"subscribers", "delivered", "seconds", "per_second", "p50_ms", "p99_ms", "peak_rss_mb"}},
 		{"crypto", []string{"--seconds", "0.05"}, []string{"per_second_one_core", "per_second_all_cores"}},
 		{"audience", []string{"--subscribers", "3000", "--repeats", "1"}, []string{"subscribers", "max_stream_ms", "setup_seconds"}},
+		{"fcm", []string{"--subscribers", "60"}, []string{"subscribers", "delivered", "seconds", "per_second"}},
+		{"apns", []string{"--subscribers", "60"}, []string{"subscribers", "delivered", "seconds", "per_second"}},
 		{"growth", []string{"--sizes", "40,80", "--crypto-seconds", "0", "--verify", "all"}, []string{"time_spread", "rss_spread"}},
 		{"api", []string{"--seconds", "0.3", "--clients", "2", "--apps", "2"}, []string{"apps", "messages_sent", "messages_done", "fanout_done_seconds"}},
 	} {
@@ -52,6 +54,9 @@ func TestCLIJSON(t *testing.T) {
 				if _, ok := m[k].(float64); !ok {
 					t.Errorf("key %q is %v", k, m[k])
 				}
+			}
+			if (tc.kind == "fcm" || tc.kind == "apns") && (m["delivered"] != 60.0 || m["sent"] != 60.0 || m["ok"] != true) {
+				t.Errorf("%s: delivered %v, sent %v, ok %v", tc.kind, m["delivered"], m["sent"], m["ok"])
 			}
 			if tc.kind == "webpush" && (m["delivered"] != 50.0 || m["ok"] != true) {
 				t.Errorf("delivered %v, ok %v", m["delivered"], m["ok"])
@@ -87,6 +92,8 @@ func TestCLIUsage(t *testing.T) {
 		{"bench", "webpush", "--subscribers", "10", "--http", "3"},
 		{"bench", "crypto", "--seconds", "0"},
 		{"bench", "audience"},
+		{"bench", "fcm"},
+		{"bench", "apns", "--subscribers", "-1"},
 		{"bench", "growth", "--sizes", "10,x"},
 		{"bench", "growth", "--sizes", "10", "--verify", "some"},
 		{"bench", "api", "--clients", "0"},

@@ -23,7 +23,7 @@ const defaultResults = "bench-results"
 // runBench is `herald bench webpush|crypto`: see internal/bench.
 func runBench(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return usageError{"bench: want a kind: webpush, crypto, audience, api or growth"}
+		return usageError{"bench: want a kind: webpush, crypto, audience, api, growth, fcm or apns"}
 	}
 	switch args[0] {
 	case "webpush":
@@ -36,8 +36,10 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		return benchAPI(ctx, args[1:], env)
 	case "growth":
 		return benchGrowth(ctx, args[1:], env)
+	case "fcm", "apns":
+		return benchChannel(ctx, args[0], args[1:], env)
 	}
-	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto, audience, api or growth", args[0])}
+	return usageError{fmt.Sprintf("bench: unknown kind %q: want webpush, crypto, audience, api, growth, fcm or apns", args[0])}
 }
 
 // benchFlags are what every bench kind takes.

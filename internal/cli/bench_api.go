@@ -154,32 +154,15 @@ func startAPIRig(ctx context.Context, n int, env Env) (_ *apiRig, err error) {
 			rig.close()
 		}
 	}()
-	getenv := func(k string) string {
-		if k == "HERALD_MASTER_KEY" || k == "HERALD_MASTER_KEY_FILE" {
-			return ""
-		}
-		return env.Getenv(k)
-	}
+	getenv := benchGetenv(env)
 	if err := rig.createApps(ctx, dir, n, getenv); err != nil {
 		return nil, err
 	}
 	if rig.tp, err = testpush.Start(testpush.Options{Verify: testpush.VerifySample}); err != nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(sctx, []string{"--data", dir, "--addr", "127.0.0.1:0", "--allow-endpoint", "127.0.0.1", "--log-level", "error"},
-			Env{Getenv: getenv, Stdout: io.Discard, Stderr: env.Stderr, Listening: func(a string) { addr <- a }})
-	}()
-	rig.stop = func() { cancel(); <-done }
-	select {
-	case a := <-addr:
-		rig.base = "http://" + a
-	case err := <-done:
-		rig.stop = func() {}
-		return nil, fmt.Errorf("bench api: herald serve: %w", err)
+	if rig.base, rig.stop, err = serveInProcess(ctx, dir, env.Stderr, getenv); err != nil {
+		return nil, err
 	}
 	for i := range rig.apps {
 		s, err := rig.tp.NewSubscription()
@@ -198,6 +181,36 @@ func startAPIRig(ctx context.Context, n int, env Env) (_ *apiRig, err error) {
 		rig.apps[i].rid = out.RegistrationID
 	}
 	return rig, nil
+}
+
+// serveInProcess runs herald serve on dir and 127.0.0.1:0 in this process
+// until stop is called, with extra serve flags, and returns its base URL.
+func serveInProcess(ctx context.Context, dir string, logs io.Writer, getenv func(string) string, extra ...string) (base string, stop func(), err error) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	args := append([]string{"--data", dir, "--addr", "127.0.0.1:0", "--allow-endpoint", "127.0.0.1", "--log-level", "error"}, extra...)
+	go func() {
+		done <- runServe(sctx, args, Env{Getenv: getenv, Stdout: io.Discard, Stderr: logs, Listening: func(a string) { addr <- a }})
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a, func() { cancel(); <-done }, nil
+	case err := <-done:
+		cancel()
+		return "", nil, fmt.Errorf("bench: herald serve: %w", err)
+	}
+}
+
+// benchGetenv is the environment of a bench's herald serve: the caller's,
+// without a master key, so the temporary data directory gets its own.
+func benchGetenv(env Env) func(string) string {
+	return func(k string) string {
+		if k == "HERALD_MASTER_KEY" || k == "HERALD_MASTER_KEY_FILE" {
+			return ""
+		}
+		return env.Getenv(k)
+	}
 }
 
 // createApps makes n apps in the data directory before the server starts.
