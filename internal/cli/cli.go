@@ -43,7 +43,7 @@ Usage:
   herald app set-apns --app ID --key FILE --key-id K --team-id T --topic BUNDLE [--production] [--json]
   herald admin set-password [--data DIR] --password-file FILE|-
   herald config [serve flags]       print the effective serve settings
-  herald bench webpush|crypto [flags] [--json]   measure delivery (herald bench webpush -h)
+  herald bench KIND [flags] [--json]  measure: webpush, crypto, api, audience, growth, fcm, apns (herald bench KIND -h)
   herald import --app ID [--format auto|csv|jsonl|azure|onesignal] [--allow-endpoint HOST]… [--batch N] FILE|-
   herald export --app ID [--format csv|jsonl] [FILE|-]
   herald send --api-key KEY [--server URL] (--all|--tag T…|--alias A…|--file F) --title T [--wait]
