@@ -181,6 +181,10 @@ type Subscribers interface {
 	UpsertSubscribers(ctx context.Context, subs []Subscriber) (created, updated int, err error)
 	// Subscriber returns one subscriber by registration id.
 	Subscriber(ctx context.Context, appID, registrationID string) (Subscriber, error)
+	// SubscriberByToken returns the app's subscriber of channel ch with
+	// this token (a Web Push endpoint, an FCM or APNs device token): what
+	// a native app knows of itself. ErrNotFound if there is none.
+	SubscriberByToken(ctx context.Context, appID string, ch Channel, token string) (Subscriber, error)
 	// UpdateSubscriber applies u and returns the row after the change.
 	// TagChange.Remove is applied before Add, so a tag named in both ends up
 	// set. An update that changes nothing leaves UpdatedAt alone; any other

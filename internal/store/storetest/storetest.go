@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
 	t.Run("Upsert", func(t *testing.T) { testUpsert(t, open) })
+	t.Run("ByToken", func(t *testing.T) { testByToken(t, open) })
 	t.Run("BulkUpsert", func(t *testing.T) { testBulkUpsert(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, open) })
