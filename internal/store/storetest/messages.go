@@ -23,7 +23,11 @@ func newMessage(appID string) store.Message {
 		Audience: store.Audience{
 			Tags: []string{"news", "sports"}, TagsAnd: []string{"en"}, TagsNot: []string{"muted"},
 			Languages: []string{"en"}, ActiveSince: now.Add(-30 * 24 * time.Hour),
+			ClickedSince: now.Add(-6 * time.Hour),
+			AnyOf:        []store.Audience{{Tags: []string{"vip"}, ClickedSince: now.Add(-time.Hour)}, {Timezones: []string{"Asia/Tehran"}}},
+			NoneOf:       []store.Audience{{TagsNot: []string{"beta"}, Channels: []store.Channel{store.ChannelFCM}}},
 		},
+		LocalTime:     "09:30",
 		Content:       []byte(`{"title":"Hello","body":"World"}`),
 		TTL:           90 * time.Minute,
 		Urgency:       "high",
@@ -103,6 +107,9 @@ func checkMessage(t *testing.T, what string, got, want store.Message) {
 			what, got.AppID, got.State, got.Urgency, got.Topic, got.SpreadSeconds, got.TTL, got.DedupID, got.RequestID,
 			want.AppID, want.State, want.Urgency, want.Topic, want.SpreadSeconds, want.TTL, want.DedupID, want.RequestID)
 	}
+	if got.LocalTime != want.LocalTime {
+		t.Errorf("%s: LocalTime %q, want %q", what, got.LocalTime, want.LocalTime)
+	}
 	if !sameAudience(got.Audience, want.Audience) {
 		t.Errorf("%s: Audience = %+v, want %+v", what, got.Audience, want.Audience)
 	}
@@ -145,7 +152,9 @@ func sameAudience(a, b store.Audience) bool {
 	eq := func(x, y []string) bool { return len(x) == 0 && len(y) == 0 || slices.Equal(x, y) }
 	return eq(a.RegistrationIDs, b.RegistrationIDs) && eq(a.Tags, b.Tags) && eq(a.TagsAnd, b.TagsAnd) &&
 		eq(a.TagsNot, b.TagsNot) && eq(a.Aliases, b.Aliases) && eq(a.Languages, b.Languages) &&
-		eq(a.Timezones, b.Timezones) && slices.Equal(a.Channels, b.Channels) && sameMS(a.ActiveSince, b.ActiveSince)
+		eq(a.Timezones, b.Timezones) && slices.Equal(a.Channels, b.Channels) && sameMS(a.ActiveSince, b.ActiveSince) &&
+		sameMS(a.ClickedSince, b.ClickedSince) && slices.EqualFunc(a.AnyOf, b.AnyOf, sameAudience) &&
+		slices.EqualFunc(a.NoneOf, b.NoneOf, sameAudience)
 }
 
 func testMessages(t *testing.T, open func(*testing.T) store.Store) {
