@@ -29,9 +29,11 @@ type Apps interface {
 	ByWebtoappKey(ctx context.Context, key string) (store.App, error)
 }
 
-// Devices looks up one of an app's devices (registry.Service).
+// Devices finds one of an app's devices by any name it knows itself by:
+// registration id, native FCM/APNs token or Web Push endpoint
+// (registry.Service).
 type Devices interface {
-	Get(ctx context.Context, appID, registrationID string) (store.Subscriber, error)
+	Find(ctx context.Context, appID, token string) (store.Subscriber, error)
 }
 
 // Sender validates and submits a send (send.Service).
@@ -153,7 +155,9 @@ func (req *sendRequest) check() error {
 }
 
 // resolve returns the registration ids of the tokens that are devices of
-// the app, each once, and the tokens that are not, in request order.
+// the app, each device once (a device named by its registration id and by
+// its native token counts once), and the tokens that are not, in request
+// order.
 func (h *Handler) resolve(ctx context.Context, appID string, tokens []string) (ids, unknown []string, err error) {
 	seen := make(map[string]bool, len(tokens))
 	for _, t := range tokens {
@@ -161,13 +165,14 @@ func (h *Handler) resolve(ctx context.Context, appID string, tokens []string) (i
 			continue
 		}
 		seen[t] = true
-		s, err := h.devices.Get(ctx, appID, t)
+		s, err := h.devices.Find(ctx, appID, t)
 		switch {
 		case errors.Is(err, registry.ErrNotFound):
 			unknown = append(unknown, t)
 		case err != nil:
 			return nil, nil, err
-		default:
+		case !seen["\x00"+s.RegistrationID]:
+			seen["\x00"+s.RegistrationID] = true
 			ids = append(ids, s.RegistrationID)
 		}
 	}

@@ -23,14 +23,19 @@ func (fakeApps) ByWebtoappKey(context.Context, string) (store.App, error) {
 
 type fakeDevices struct{ err error }
 
-func (f fakeDevices) Get(_ context.Context, _, id string) (store.Subscriber, error) {
+// Find knows registration ids r_… and native tokens fcm-<rid>, which
+// name the device r_<rid>.
+func (f fakeDevices) Find(_ context.Context, _, token string) (store.Subscriber, error) {
 	if f.err != nil {
 		return store.Subscriber{}, f.err
 	}
-	if !strings.HasPrefix(id, "r_") {
+	if rid, ok := strings.CutPrefix(token, "fcm-"); ok {
+		return store.Subscriber{RegistrationID: "r_" + rid}, nil
+	}
+	if !strings.HasPrefix(token, "r_") {
 		return store.Subscriber{}, registry.ErrNotFound
 	}
-	return store.Subscriber{RegistrationID: id}, nil
+	return store.Subscriber{RegistrationID: token}, nil
 }
 
 type fakeSender struct {
@@ -51,15 +56,16 @@ func post(h *Handler, body string) *httptest.ResponseRecorder {
 	return w
 }
 
-// TestTokensOnce checks repeated tokens are sent to once and counted once.
+// TestTokensOnce checks repeated tokens, and a device named by its
+// registration id and its native token, are sent to once and counted once.
 func TestTokensOnce(t *testing.T) {
 	s := &fakeSender{}
 	var logs bytes.Buffer
-	w := post(New(fakeApps{}, fakeDevices{}, s, slog.New(slog.NewTextHandler(&logs, nil))), `{"tokens":["r_a","r_b","r_a","old"],"title":"t"}`)
-	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"id":"9","count":2,"unknown_tokens":["old"]}` {
+	w := post(New(fakeApps{}, fakeDevices{}, s, slog.New(slog.NewTextHandler(&logs, nil))), `{"tokens":["r_a","r_b","r_a","old","fcm-a","fcm-c"],"title":"t"}`)
+	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"id":"9","count":3,"unknown_tokens":["old"]}` {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	if len(s.got) != 1 || strings.Join(s.got[0].To.RegistrationIDs, ",") != "r_a,r_b" {
+	if len(s.got) != 1 || strings.Join(s.got[0].To.RegistrationIDs, ",") != "r_a,r_b,r_c" {
 		t.Errorf("sent %+v", s.got)
 	}
 }
