@@ -128,8 +128,8 @@ func TestSegmentPages(t *testing.T) {
 	if err != nil || len(m.Audience.AnyOf) != 1 || len(m.Audience.NoneOf) != 1 || m.LocalTime != "09:30" {
 		t.Errorf("sent message %+v, %v", m, err)
 	}
-	if page := r.get(loc); !strings.Contains(page.Body, "in at least one of 1 segments") {
-		t.Errorf("the message page does not describe the segment target")
+	if page := r.get(loc); !strings.Contains(page.Body, "in at least one of 1 segments") || !strings.Contains(page.Body, "09:30 in each subscriber") {
+		t.Errorf("the message page does not describe the segment target and the local time")
 	}
 
 	// Delete, through a CSRF-checked form.
