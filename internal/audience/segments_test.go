@@ -95,3 +95,40 @@ func TestSegmentNameAndText(t *testing.T) {
 		t.Errorf("long description: %v", err)
 	}
 }
+
+// FuzzRulesDoc decodes segment rules as the API takes them and checks
+// that every refusal names a field under "rules", that accepted rules are
+// within the limits, and that they survive DocOf and Rules unchanged.
+func FuzzRulesDoc(f *testing.F) {
+	for _, seed := range []string{
+		`{}`,
+		`{"tags":["a"],"tags_and":["b"],"tags_not":["c"],"active_within":"6h","clicked_within":"7d"}`,
+		`{"tags_not":["muted"],"channels":["webpush","sms"]}`,
+		`{"active_within":"0d","languages":[""]}`,
+		`{"clicked_within":"8784h","timezones":["Asia/Tehran"]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var d RulesDoc
+		if jsonreq.Unmarshal(body, &d, jsonreq.Options{}) != nil {
+			return
+		}
+		r, err := d.Rules("rules")
+		if err != nil {
+			var fe *jsonreq.FieldError
+			if !errors.As(err, &fe) || !strings.HasPrefix(fe.Field, "rules.") || fe.Message == "" {
+				t.Fatalf("Rules(%s) = %v; want a field error under rules", body, err)
+			}
+			return
+		}
+		if len(r.TagsAnd) > MaxTagsAnd || len(r.TagsNot) > MaxTagsNot || r.ActiveWithin > MaxWindow || r.ClickedWithin > MaxWindow {
+			t.Fatalf("accepted %s over the limits", body)
+		}
+		again, err := DocOf(r).Rules("rules")
+		if err != nil || again.ActiveWithin != r.ActiveWithin || again.ClickedWithin != r.ClickedWithin ||
+			strings.Join(again.Tags, "\x00") != strings.Join(r.Tags, "\x00") {
+			t.Fatalf("round trip of %s: %+v, %v; want %+v", body, again, err, r)
+		}
+	})
+}
