@@ -57,6 +57,9 @@ type Store struct {
 	log   *slog.Logger
 	stmts upsertStmts
 	bulk  bulkStmts // multi-row statements of UpsertSubscribers, by shape
+	// gc runs UpsertSubscriber's group commits (groupcommit.go).
+	gc        committer
+	closeOnce sync.Once
 	// writeMu queues the store's own write transactions in Go. SQLite has
 	// one writer; left to itself, a writer that finds the lock taken
 	// sleeps in growing steps (up to 100 ms) before trying again, so under
@@ -111,6 +114,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	s.startCommitter()
 	return s, nil
 }
 
@@ -175,9 +179,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close runs PRAGMA optimize (cheap; keeps the planner's statistics useful)
+// Close stops the group committer (its running transaction finishes),
+// runs PRAGMA optimize (cheap; keeps the planner's statistics useful)
 // and closes every connection.
 func (s *Store) Close() error {
+	s.stopCommitter()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, optErr := s.db.ExecContext(ctx, "PRAGMA optimize")

@@ -105,7 +105,7 @@ func newUpserter(ctx context.Context, tx *sql.Tx, stmts *upsertStmts, now time.T
 // ID, and the tags when sub.Tags was given (the bulk path needs no more).
 func (u *upserter) upsert(ctx context.Context, sub store.Subscriber, full bool) (store.Subscriber, bool, error) {
 	if sub.AppID == "" || sub.Channel == "" || sub.Token == "" {
-		return store.Subscriber{}, false, errors.New("app id, channel and token are required")
+		return store.Subscriber{}, false, &rowRefused{errors.New("app id, channel and token are required")}
 	}
 	if sub.RegistrationID == "" {
 		sub.RegistrationID = rand.Text()
@@ -138,7 +138,14 @@ func (u *upserter) upsert(ctx context.Context, sub store.Subscriber, full bool) 
 		err = u.st.upsertID.QueryRowContext(ctx, args...).Scan(&out.ID)
 	}
 	if err != nil {
-		return store.Subscriber{}, false, classify(err)
+		// A constraint failure undoes this statement only (SQLite's
+		// default ABORT), leaving the transaction as it was before the
+		// row: a group commit fails this row alone.
+		err = classify(err)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			err = &rowRefused{err}
+		}
+		return store.Subscriber{}, false, err
 	}
 	created := out.ID > u.highWater
 	if created {
@@ -197,31 +204,4 @@ func normTags(tags []string) []string {
 	out := slices.Clone(tags)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// UpsertSubscriber inserts sub or updates the app's row with the same
-// channel and token, in one transaction with its tags.
-//
-// On insert an empty RegistrationID is replaced by a random one (128 bits),
-// and zero CreatedAt / LastActiveAt by the store's clock. UpdatedAt is
-// set to sub.UpdatedAt, or the store's clock when zero. On update the
-// row keeps its ID, RegistrationID and CreatedAt; empty strings and byte
-// slices in sub keep the stored value (a re-registration that omits the
-// alias does not unbind it: UpdateSubscriber does that), LastActiveAt and
-// LastClickedAt only move forward, and Tags follow the interface (nil
-// keeps, non-nil replaces).
-func (s *Store) UpsertSubscriber(ctx context.Context, sub store.Subscriber) (store.UpsertResult, error) {
-	var res store.UpsertResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		u, err := newUpserter(ctx, tx, &s.stmts, s.now())
-		if err != nil {
-			return err
-		}
-		res.Subscriber, res.Created, err = u.upsert(ctx, sub, true)
-		return err
-	})
-	if err != nil {
-		return store.UpsertResult{}, fmt.Errorf("sqlite: upsert subscriber: %w", err)
-	}
-	return res, nil
 }

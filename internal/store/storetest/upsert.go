@@ -209,6 +209,8 @@ func testUpsert(t *testing.T, open func(*testing.T) store.Store) {
 			t.Errorf("id after deleting the highest = %d, want > %d (never reused)", next.ID, subs[2].ID)
 		}
 	})
+
+	testUpsertConcurrentOutcomes(t, open)
 }
 
 func testBulkUpsert(t *testing.T, open func(*testing.T) store.Store) {
