@@ -121,7 +121,7 @@ func (u *UI) messagePage(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		return err
 	}
 	d := messageData{Message: m, Content: decodeContent(m.Content), Final: final(m.State),
-		Cancelable: m.State == store.StateScheduled || m.State == store.StateQueued,
+		Cancelable: m.State == store.StateScheduled || m.State == store.StateQueued || m.LocalTime != "" && m.State == store.StateSending,
 		Pending:    max(0, m.Targeted-m.Sent-m.Failed-m.Pruned-m.Expired)}
 	id := strconv.FormatInt(m.ID, 10)
 	d.StatsURL, d.ChartURL = appURL(c.app.ID, "messages", id, "stats"), appURL(c.app.ID, "messages", id, "chart")

@@ -141,7 +141,7 @@ func (a *API) cancelMessage(w http.ResponseWriter, r *http.Request, app store.Ap
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("message")
 	case errors.Is(err, store.ErrConflict):
-		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "message is " + string(m.State) + "; only a scheduled or queued message can be cancelled"}
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "message is " + string(m.State) + "; only a scheduled or queued message, or a local-time one until it is done, can be cancelled"}
 	case err != nil:
 		return err
 	}

@@ -97,4 +97,13 @@ func TestLocalTimeDelivery(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A local-time message can be cancelled while zones still wait; the
+	// near ones keep their outcome. A message already done cannot.
+	r := do(t, http.DefaultClient, "DELETE", srv.URL+"/v1/messages/"+allID, bearer(a.APIKey), nil)
+	if m := r.json(t); r.Status != 200 || m["state"] != "cancelled" || m["sent"] != 3.0 {
+		t.Errorf("cancel the message to all: %d %s", r.Status, r.Body)
+	}
+	if r := do(t, http.DefaultClient, "DELETE", srv.URL+"/v1/messages/"+nearID, bearer(a.APIKey), nil); r.Status != 409 {
+		t.Errorf("cancel a done local-time message: %d %s", r.Status, r.Body)
+	}
 }

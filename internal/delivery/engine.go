@@ -246,9 +246,16 @@ func (e *Engine) Submit(ctx context.Context, m store.Message) (store.Message, bo
 	return msg, created, nil
 }
 
-// Cancel stops a message that has not started sending.
+// Cancel stops a message that has not started sending, or a local-time
+// message until it is done: its batches not yet due then find it
+// cancelled and send nothing, while recipients already sent keep their
+// outcomes.
 func (e *Engine) Cancel(ctx context.Context, appID string, id int64) (store.Message, error) {
-	m, err := e.store.SetMessageState(ctx, appID, id, []store.MessageState{store.StateScheduled, store.StateQueued}, store.StateCancelled, nil)
+	from := []store.MessageState{store.StateScheduled, store.StateQueued}
+	if m, err := e.store.Message(ctx, appID, id); err == nil && m.LocalTime != "" {
+		from = append(from, store.StateSending)
+	}
+	m, err := e.store.SetMessageState(ctx, appID, id, from, store.StateCancelled, nil)
 	if err != nil {
 		return m, fmt.Errorf("delivery: cancel %d: %w", id, err)
 	}
