@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -325,4 +326,28 @@ func TestNodeKilledMidSendOthersFinish(t *testing.T) {
 	if rescued == 0 {
 		t.Errorf("no batch was taken over from the dead node (batches by node: %v)", byNode)
 	}
+}
+
+// TestNodeWithAnotherMasterKeyRefuses starts a node whose master key is
+// not the one the cluster's apps were sealed with: it must refuse to
+// start, naming the variable, rather than fail every Web Push batch it
+// would work.
+func TestNodeWithAnotherMasterKeyRefuses(t *testing.T) {
+	c := newCluster(t)
+	bin, err := buildPlainHerald()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := make([]byte, 32)
+	rand.Read(other)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--store", c.pg)
+	cmd.Env = append(os.Environ(), "HERALD_MASTER_KEY="+base64.StdEncoding.EncodeToString(other))
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "HERALD_MASTER_KEY") || !strings.Contains(string(out), c.app.ID) {
+		t.Errorf("node with another master key: %v\n%s", err, out)
+	}
+	// With the cluster's key the same node starts.
+	c.start(t, 1)
 }

@@ -70,6 +70,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 
 	appSvc := apps.New(st, sealer, time.Now)
+	if !st.singleNode {
+		if err := checkSharedMasterKey(ctx, appSvc); err != nil {
+			return err
+		}
+	}
 	reg := registry.New(st, policy, time.Now)
 	if c.DefaultApp != "" {
 		if _, err := appSvc.App(ctx, c.DefaultApp); err != nil {
