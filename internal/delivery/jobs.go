@@ -71,6 +71,9 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		}
 		size = e.paceSize(m, total)
 	}
+	if m.LocalTime != "" {
+		size = e.o.BatchSize * localPageFactor // split by time zone: see enqueueLocal
+	}
 	cursor, enqueued := m.FanoutCursor, m.Targeted
 	z := zones{}
 	for {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -69,15 +70,20 @@ func localInstant(from time.Time, hour, minute int, loc *time.Location) time.Tim
 	return at.UTC()
 }
 
-// enqueueLocal inserts page's batch jobs for a local-time message: one
-// per (instant, channel), scheduled at the instant.
-func (e *Engine) enqueueLocal(ctx context.Context, tx *sql.Tx, m store.Message, page []store.Recipient, z zones) error {
-	if len(page) == 0 {
-		return nil
-	}
+// localPageFactor is how many batches' worth of recipients a local-time
+// fanout reads a page at a time: a page splits by instant (one per UTC
+// offset among the recipients) and channel, so reading more at once
+// keeps the batches near BatchSize when the audience spans a few zones
+// rather than slicing every 500 recipients into one small job per zone.
+const localPageFactor = 8
+
+// localBatches splits page into the batch jobs of a local-time message:
+// per (instant, channel), in order of first appearance, batches of at most
+// size recipients in id order, each carrying its instant.
+func localBatches(m store.Message, page []store.Recipient, z zones, size int) ([]deliverArgs, error) {
 	hour, minute, err := parseLocalTime(m.LocalTime)
 	if err != nil {
-		return fmt.Errorf("message %d: %w", m.ID, err)
+		return nil, fmt.Errorf("message %d: %w", m.ID, err)
 	}
 	type key struct {
 		at time.Time
@@ -92,12 +98,28 @@ func (e *Engine) enqueueLocal(ctx context.Context, tx *sql.Tx, m store.Message, 
 		}
 		groups[k] = append(groups[k], r.ID)
 	}
-	params := make([]river.InsertManyParams, 0, len(order))
+	var out []deliverArgs
 	for _, k := range order {
-		params = append(params, river.InsertManyParams{
-			Args:       deliverArgs{AppID: m.AppID, MessageID: m.ID, Channel: k.ch, IDs: groups[k], LocalAt: k.at},
-			InsertOpts: &river.InsertOpts{Queue: queueFor(k.ch), ScheduledAt: k.at},
-		})
+		for ids := range slices.Chunk(groups[k], size) {
+			out = append(out, deliverArgs{AppID: m.AppID, MessageID: m.ID, Channel: k.ch, IDs: ids, LocalAt: k.at})
+		}
+	}
+	return out, nil
+}
+
+// enqueueLocal inserts page's batch jobs for a local-time message
+// (localBatches), each scheduled at its instant.
+func (e *Engine) enqueueLocal(ctx context.Context, tx *sql.Tx, m store.Message, page []store.Recipient, z zones) error {
+	if len(page) == 0 {
+		return nil
+	}
+	batches, err := localBatches(m, page, z, e.o.BatchSize)
+	if err != nil {
+		return err
+	}
+	params := make([]river.InsertManyParams, len(batches))
+	for i, b := range batches {
+		params[i] = river.InsertManyParams{Args: b, InsertOpts: &river.InsertOpts{Queue: queueFor(b.Channel), ScheduledAt: b.LocalAt}}
 	}
 	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("enqueue local-time batches: %w", err)

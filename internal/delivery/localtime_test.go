@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -69,5 +70,45 @@ func TestLocalTimeTTL(t *testing.T) {
 	}
 	if o := e.attempt(context.Background(), m, deliverArgs{Channel: store.ChannelWebPush, LocalAt: now.Add(-2 * time.Hour)}, sent, pc, store.Subscriber{ID: 1}); o.Result != store.ResultExpired {
 		t.Errorf("batch two hours past its instant with a 1h TTL: %+v, want expired", o)
+	}
+}
+
+// TestLocalBatches: a page splits by instant (zones sharing an offset
+// share one) and channel, in batches of at most the batch size.
+func TestLocalBatches(t *testing.T) {
+	sendAt := time.Date(2026, 11, 24, 4, 0, 0, 0, time.UTC)
+	m := store.Message{ID: 3, AppID: "a", SendAt: sendAt, LocalTime: "09:00"}
+	page := []store.Recipient{
+		{ID: 1, Channel: store.ChannelWebPush, Timezone: "UTC"},
+		{ID: 2, Channel: store.ChannelWebPush, Timezone: "Asia/Tehran"},
+		{ID: 3, Channel: store.ChannelFCM, Timezone: ""},
+		{ID: 4, Channel: store.ChannelWebPush, Timezone: "Etc/UTC"},
+		{ID: 5, Channel: store.ChannelWebPush, Timezone: "Europe/London"}, // UTC in November
+		{ID: 6, Channel: store.ChannelWebPush, Timezone: "Asia/Tehran"},
+	}
+	got, err := localBatches(m, page, zones{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc9 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	tehran9 := time.Date(2026, 11, 24, 5, 30, 0, 0, time.UTC)
+	want := []deliverArgs{
+		{AppID: "a", MessageID: 3, Channel: store.ChannelWebPush, IDs: []int64{1, 4}, LocalAt: utc9},
+		{AppID: "a", MessageID: 3, Channel: store.ChannelWebPush, IDs: []int64{5}, LocalAt: utc9},
+		{AppID: "a", MessageID: 3, Channel: store.ChannelWebPush, IDs: []int64{2, 6}, LocalAt: tehran9},
+		{AppID: "a", MessageID: 3, Channel: store.ChannelFCM, IDs: []int64{3}, LocalAt: utc9},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d batches %+v, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.AppID != w.AppID || g.MessageID != w.MessageID || g.Channel != w.Channel || !g.LocalAt.Equal(w.LocalAt) ||
+			len(g.IDs) != len(w.IDs) || fmt.Sprint(g.IDs) != fmt.Sprint(w.IDs) {
+			t.Errorf("batch %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if _, err := localBatches(store.Message{LocalTime: "25:00"}, page, zones{}, 2); err == nil {
+		t.Error("a malformed local time was accepted")
 	}
 }
