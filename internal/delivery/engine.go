@@ -28,7 +28,12 @@ type Options struct {
 	MaxAttempts      int                   // tries per recipient before it fails (8)
 	BackoffBase      time.Duration         // first retry delay, doubled each time (1s)
 	BackoffMax       time.Duration         // longest retry delay (10m)
-	PollInterval     time.Duration         // how often idle queues look for jobs (25ms)
+	// PollInterval is how often the engine's queues look for jobs that no
+	// wake announced: scheduled jobs coming due and other nodes' jobs. The
+	// engine wakes its queues itself after committing jobs (see wake.go),
+	// so a single node polls rarely (1s); several nodes poll often (25ms)
+	// to share each other's jobs. Other JobSets' queues poll every 25ms.
+	PollInterval time.Duration
 	// SingleNode says this process is the only one working the store's jobs
 	// (SQLite): jobs left running by a crash are resumed at once on Start
 	// instead of after River's stuck-job rescue delay.
@@ -75,7 +80,10 @@ func (o *Options) defaults() {
 	defD(&o.FlushInterval, 200*time.Millisecond)
 	defD(&o.BackoffBase, time.Second)
 	defD(&o.BackoffMax, 10*time.Minute)
-	defD(&o.PollInterval, 25*time.Millisecond)
+	if o.SingleNode {
+		defD(&o.PollInterval, time.Second)
+	}
+	defD(&o.PollInterval, busyPoll)
 	defD(&o.RescueAfter, 2*time.Minute)
 	if o.Now == nil {
 		o.Now = time.Now
@@ -91,6 +99,7 @@ type Engine struct {
 	db      *sql.DB
 	driver  riverdriver.Driver[*sql.Tx]
 	river   *river.Client[*sql.Tx]
+	wake    *wakePilot
 	pushers map[store.Channel]Pusher
 	log     *slog.Logger
 	o       Options
@@ -100,7 +109,8 @@ type Engine struct {
 // own database) and builds the job client. Call Start to begin working.
 func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Driver[*sql.Tx], pushers map[store.Channel]Pusher, log *slog.Logger, o Options) (*Engine, error) {
 	o.defaults()
-	e := &Engine{store: st, db: db, driver: driver, pushers: pushers, log: log, o: o}
+	wd := newWakeDriver(driver)
+	e := &Engine{store: st, db: db, driver: driver, wake: wd.pilot, pushers: pushers, log: log, o: o}
 	err := migrateJobs(ctx, driver, log, o.MigrationLock)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: job migrations: %w", err)
@@ -113,23 +123,27 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 		js.AddWorkers(workers)
 		periodic = append(periodic, js.PeriodicJobs()...)
 	}
-	queues := map[string]river.QueueConfig{queueFanout: {MaxWorkers: o.FanoutWorkers}, queuePaced: {MaxWorkers: 16}}
+	poll := o.PollInterval
+	queues := map[string]river.QueueConfig{
+		queueFanout: {MaxWorkers: o.FanoutWorkers, FetchPollInterval: poll},
+		queuePaced:  {MaxWorkers: 16, FetchPollInterval: poll},
+	}
 	for _, ch := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
 		n := o.Workers[ch]
 		if n <= 0 {
 			n = 4
 		}
-		queues[string(ch)] = river.QueueConfig{MaxWorkers: n}
+		queues[string(ch)] = river.QueueConfig{MaxWorkers: n, FetchPollInterval: poll}
 	}
 	for _, js := range o.Jobs {
 		maps.Copy(queues, js.Queues())
 	}
-	e.river, err = river.NewClient(driver, &river.Config{
+	e.river, err = river.NewClient[*sql.Tx](wd, &river.Config{
 		Queues:                      queues,
 		PeriodicJobs:                periodic,
 		Workers:                     workers,
-		FetchPollInterval:           o.PollInterval,
-		FetchCooldown:               o.PollInterval / 5,
+		FetchPollInterval:           busyPoll,
+		FetchCooldown:               fetchCooldown,
 		JobTimeout:                  o.RescueAfter / 2,
 		RescueStuckJobsAfter:        o.RescueAfter,
 		MaxAttempts:                 25,
@@ -141,6 +155,15 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 	}
 	return e, nil
 }
+
+// busyPoll is how often queues poll when jobs may appear without a wake
+// (other JobSets' queues; every queue with several nodes), and
+// fetchCooldown the shortest gap between two fetches of one queue, which
+// bounds how soon a wake after a fetch is served.
+const (
+	busyPoll      = 25 * time.Millisecond
+	fetchCooldown = 5 * time.Millisecond
+)
 
 // JobSet is a set of River jobs another package runs on the engine's
 // client: its workers, its queues (names distinct from the engine's) and
@@ -242,6 +265,9 @@ func (e *Engine) Submit(ctx context.Context, m store.Message) (store.Message, bo
 	})
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("delivery: submit: %w", err)
+	}
+	if created && msg.State == store.StateQueued {
+		e.wake.wake(ctx, queueFanout) // committed: the fanout can start now
 	}
 	return msg, created, nil
 }

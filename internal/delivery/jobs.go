@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -96,6 +97,9 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		if err != nil {
 			return err
 		}
+		if m.LocalTime == "" && w.start.IsZero() {
+			e.wake.wake(ctx, queuesOf(page)...) // the page's batches are committed
+		}
 		if m.State == store.StateCancelled || done {
 			e.log.Debug("fanout done", "msg_id", a.MessageID, "app_id", a.AppID, "targeted", m.Targeted)
 			return nil
@@ -174,6 +178,17 @@ func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message
 		return fmt.Errorf("enqueue batches: %w", err)
 	}
 	return nil
+}
+
+// queuesOf is the queues of the channels in page, each once.
+func queuesOf(page []store.Recipient) []string {
+	var qs []string
+	for _, r := range page {
+		if q := queueFor(r.Channel); !slices.Contains(qs, q) {
+			qs = append(qs, q)
+		}
+	}
+	return qs
 }
 
 // queueFor names the queue of a channel; an unknown channel gets the Web
