@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/postgres"
 	"github.com/heraldpush/herald/internal/store/sqlite"
 )
 
@@ -37,6 +38,7 @@ type AudienceOptions struct {
 	Subscribers int       // population size (required)
 	Repeats     int       // runs of each expression; the median is kept (3)
 	TempDir     string    // where the store goes ("": os.TempDir)
+	Store       string    // "" for SQLite in TempDir, or a postgres:// URL of an empty database
 	Progress    io.Writer // progress of the population build; nil shows none
 	Terminal    bool      // Progress is a terminal
 	Now         func() time.Time
@@ -47,6 +49,7 @@ type AudienceResult struct {
 	Kind         string           `json:"kind"` // "audience"
 	Subscribers  int              `json:"subscribers"`
 	SetupSeconds float64          `json:"setup_seconds"` // building the population, untimed
+	Store        string           `json:"store"`         // "sqlite" or "postgres"
 	Expressions  []AudienceFigure `json:"expressions"`
 	// MaxStreamMs is the slowest expression's stream time: the target is
 	// under a second at 1,000,000 subscribers.
@@ -79,14 +82,20 @@ func Audience(ctx context.Context, o AudienceOptions) (AudienceResult, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	r := AudienceResult{Kind: "audience", Subscribers: o.Subscribers, StartedAt: time.Now().UTC(),
+	r := AudienceResult{Kind: "audience", Subscribers: o.Subscribers, Store: "sqlite", StartedAt: time.Now().UTC(),
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadAvg: loadAvg()}
 	dir, err := os.MkdirTemp(o.TempDir, "herald-bench-audience-")
 	if err != nil {
 		return r, fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "herald.db"), sqlite.Options{})
+	var st store.Store
+	if o.Store == "" {
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "herald.db"), sqlite.Options{})
+	} else {
+		r.Store = "postgres"
+		st, err = postgres.Open(ctx, o.Store, postgres.Options{})
+	}
 	if err != nil {
 		return r, fmt.Errorf("bench: open store: %w", err)
 	}

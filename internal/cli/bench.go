@@ -124,6 +124,7 @@ func benchAudience(ctx context.Context, args []string, env Env) error {
 	var o bench.AudienceOptions
 	fs.IntVar(&o.Subscribers, "subscribers", 0, "size of the generated population (required)")
 	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each expression; the median is reported")
+	fs.StringVar(&o.Store, "store", "", "store: empty for SQLite in a temporary directory, or a postgres:// URL of an empty database for benchmarks")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
