@@ -22,25 +22,27 @@ import (
 
 // BenchmarkImport imports a generated CSV into a fresh SQLite store, then
 // imports it again (every row unchanged), and reports the first import's
-// wall and CPU time and the re-run's wall time. The 1M-row FCM run is the
-// figure for "a million rows in under a minute":
+// wall and CPU time and the re-run's wall time. The 1M-row runs are the
+// figures for "a million rows in under a minute" (docs/performance.md):
 //
-//	go test -run xxx -bench BenchmarkImport/fcm-1M -benchtime 1x ./internal/importer/
+//	go test -run xxx -bench 'BenchmarkImport$/mixed-1M' -benchtime 1x ./internal/importer/
 //
-// webpush rows pay for a P-256 point check each and run with fewer rows.
+// mixed rows are 40% Web Push, 40% FCM and 20% APNs, as a migrated app
+// has them; webpush rows pay for a P-256 point check each.
 func BenchmarkImport(b *testing.B) {
 	for _, c := range []struct {
-		name    string
-		rows    int
-		webpush bool
+		name string
+		rows int
+		mix  csvMix
 	}{
-		{"fcm-100k", 100_000, false},
-		{"fcm-1M", 1_000_000, false},
-		{"webpush-100k", 100_000, true},
+		{"fcm-100k", 100_000, fcmOnly},
+		{"fcm-1M", 1_000_000, fcmOnly},
+		{"mixed-1M", 1_000_000, mixed},
+		{"webpush-100k", 100_000, webpushOnly},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			file := filepath.Join(b.TempDir(), "subs.csv")
-			writeBenchCSV(b, file, c.rows, c.webpush)
+			writeBenchCSV(b, file, c.rows, c.mix)
 			for b.Loop() {
 				b.StopTimer()
 				env := newEnv(b)
@@ -96,13 +98,13 @@ func (discardStore) UpsertSubscribers(_ context.Context, subs []store.Subscriber
 // BenchmarkImportPipeline imports 1M rows into a store that keeps nothing.
 func BenchmarkImportPipeline(b *testing.B) {
 	for _, c := range []struct {
-		name    string
-		rows    int
-		webpush bool
-	}{{"fcm-1M", 1_000_000, false}, {"webpush-200k", 200_000, true}} {
+		name string
+		rows int
+		mix  csvMix
+	}{{"fcm-1M", 1_000_000, fcmOnly}, {"webpush-200k", 200_000, webpushOnly}, {"mixed-1M", 1_000_000, mixed}} {
 		b.Run(c.name, func(b *testing.B) {
 			file := filepath.Join(b.TempDir(), "subs.csv")
-			writeBenchCSV(b, file, c.rows, c.webpush)
+			writeBenchCSV(b, file, c.rows, c.mix)
 			policy, _ := egress.New(nil)
 			im := importer.New(discardStore{}, registry.New(discardStore{}, policy, time.Now), time.Now)
 			for b.Loop() {
@@ -139,17 +141,28 @@ func importFile(b *testing.B, env *testEnv, file string) importer.Stats {
 	return s
 }
 
-// mix is SplitMix64's finaliser: distinct, random-looking token prefixes.
-func mix(x uint64) uint64 {
+// mix64 is SplitMix64's finaliser: distinct, random-looking token prefixes.
+func mix64(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
 }
 
+// csvMix says which channels writeBenchCSV's rows use.
+type csvMix int
+
+const (
+	fcmOnly     csvMix = iota
+	webpushOnly        // Web Push subscriptions, a P-256 key each
+	mixed              // 2 Web Push, 2 FCM, 1 APNs in every 5 rows
+)
+
 // writeBenchCSV writes n rows like a real migration's: random FCM tokens of
-// 162 characters, 0 to 3 tags, an alias on most rows, a language on all.
-func writeBenchCSV(b *testing.B, file string, n int, webpush bool) {
+// 162 characters, random APNs tokens (64 hex digits), Web Push endpoints on
+// FCM's push service, 0 to 3 tags, an alias on most rows, a language on
+// all.
+func writeBenchCSV(b *testing.B, file string, n int, mix csvMix) {
 	b.Helper()
 	f, err := os.Create(file)
 	if err != nil {
@@ -172,12 +185,22 @@ func writeBenchCSV(b *testing.B, file string, n int, webpush bool) {
 		if i%4 != 0 {
 			alias = fmt.Sprintf("user-%d", i/2)
 		}
-		if webpush {
-			fmt.Fprintf(w, keys[i%len(keys)]+",webpush,%s,%s,%s\n", fmt.Sprintf("wp-%09d", i), tags[i%len(tags)], alias, langs[i%len(langs)])
-			continue
+		channel := "fcm"
+		switch {
+		case mix == webpushOnly, mix == mixed && i%5 < 2:
+			channel = "webpush"
+		case mix == mixed && i%5 == 4:
+			channel = "apns"
 		}
 		// Real tokens are random, so rows land all over the token index.
-		fmt.Fprintf(w, "%016x%07d:APA91bH%0132d,fcm,%s,%s,%s\n", mix(uint64(i)), i, i, tags[i%len(tags)], alias, langs[i%len(langs)])
+		switch channel {
+		case "webpush":
+			fmt.Fprintf(w, keys[i%len(keys)]+",webpush,%s,%s,%s\n", fmt.Sprintf("%016x-%09d", mix64(uint64(i)), i), tags[i%len(tags)], alias, langs[i%len(langs)])
+		case "apns":
+			fmt.Fprintf(w, "%016x%016x%016x%016x,apns,%s,%s,%s\n", mix64(uint64(i)), mix64(uint64(i)+1<<40), mix64(uint64(i)+2<<40), mix64(uint64(i)+3<<40), tags[i%len(tags)], alias, langs[i%len(langs)])
+		default:
+			fmt.Fprintf(w, "%016x%07d:APA91bH%0132d,fcm,%s,%s,%s\n", mix64(uint64(i)), i, i, tags[i%len(tags)], alias, langs[i%len(langs)])
+		}
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)

@@ -16,12 +16,15 @@ import (
 
 // Defaults, with their reasons.
 const (
-	// DefaultBatch rows go in one transaction: large enough that what a
-	// transaction costs by itself (taking the write lock, the commit's WAL
-	// write) is a small share, small enough that the write lock is held
-	// for tens of milliseconds, so a running herald serve is not stalled
-	// by an import.
-	DefaultBatch = 1000
+	// DefaultBatch rows go in one transaction. A commit writes every page
+	// the transaction touched, and rows with random tokens touch a page of
+	// the token index each, so the larger the batch the more rows share a
+	// page write: on a 1M-row import, 10,000 rows a batch cost 37 CPU
+	// seconds where 1,000 cost 56 (docs/performance.md). The price is the
+	// write lock: a batch holds it for up to about 0.4 s on an app of a
+	// million subscribers, during which a running herald serve's writes
+	// wait. --batch 1000 keeps that under 50 ms.
+	DefaultBatch = 10_000
 	// chunkRows rows travel together from the reader to a validating
 	// worker and on to the writer: the unit of parallel work.
 	chunkRows = 500
@@ -136,7 +139,9 @@ func (im *Importer) Import(ctx context.Context, appID string, r io.Reader, o Opt
 	if err := <-loaded; err != nil {
 		return stats, fmt.Errorf("import into %s: %w", appID, err)
 	}
-	w := writer{im: im, ix: ix, o: o, stats: &stats, batch: make([]store.Subscriber, 0, o.Batch)}
+	w := writer{im: im, ix: ix, o: o, stats: &stats,
+		batch: make([]store.Subscriber, 0, o.Batch), spare: make([]store.Subscriber, 0, o.Batch)}
+	defer w.wait() // on an early return, the batch in flight still finishes
 	for c := range ordered {
 		select {
 		case <-c.done:
@@ -154,6 +159,9 @@ func (im *Importer) Import(ctx context.Context, appID string, r io.Reader, o Opt
 		}
 	}
 	if err := w.flush(ctx); err != nil {
+		return stats, fmt.Errorf("import into %s: %w", appID, err)
+	}
+	if err := w.wait(); err != nil {
 		return stats, fmt.Errorf("import into %s: %w", appID, err)
 	}
 	o.Progress.publish(&stats)
@@ -289,13 +297,24 @@ func (im *Importer) row(rec record, src source, ix *index, appID string, now tim
 }
 
 // writer judges rows against the index and writes the changed ones in
-// batches. It runs on the goroutine that called Import.
+// batches. It runs on the goroutine that called Import, except the store
+// writes: a full batch is written by a goroutine of its own while the
+// next one fills (two batches in memory at most), so reading, validating
+// and judging rows overlap the store's work instead of waiting for it.
 type writer struct {
-	im    *Importer
-	ix    *index
-	o     Options
-	stats *Stats
-	batch []store.Subscriber
+	im     *Importer
+	ix     *index
+	o      Options
+	stats  *Stats
+	batch  []store.Subscriber // filling
+	spare  []store.Subscriber // the batch in flight, or free
+	flying chan flushed       // the batch in flight's outcome; nil when none
+}
+
+// flushed is a written batch's outcome.
+type flushed struct {
+	created, updated int
+	err              error
 }
 
 func (w *writer) take(ctx context.Context, rw *row) error {
@@ -320,17 +339,39 @@ func (w *writer) take(ctx context.Context, rw *row) error {
 	return nil
 }
 
+// flush waits for the batch in flight, then sends the filled one off and
+// starts filling the other.
 func (w *writer) flush(ctx context.Context) error {
 	if len(w.batch) == 0 {
 		return nil
 	}
-	created, updated, err := w.im.st.UpsertSubscribers(ctx, w.batch)
-	if err != nil {
+	if err := w.wait(); err != nil {
 		return err
 	}
-	w.stats.Created += int64(created)
-	w.stats.Updated += int64(updated)
-	clear(w.batch) // let the rows go
-	w.batch = w.batch[:0]
+	w.batch, w.spare = w.spare, w.batch
+	batch, done := w.spare, make(chan flushed, 1)
+	w.flying = done
+	go func() {
+		var f flushed
+		f.created, f.updated, f.err = w.im.st.UpsertSubscribers(ctx, batch)
+		done <- f
+	}()
+	return nil
+}
+
+// wait collects the batch in flight, if any, into the stats.
+func (w *writer) wait() error {
+	if w.flying == nil {
+		return nil
+	}
+	f := <-w.flying
+	w.flying = nil
+	clear(w.spare) // let the rows go
+	w.spare = w.spare[:0]
+	if f.err != nil {
+		return f.err
+	}
+	w.stats.Created += int64(f.created)
+	w.stats.Updated += int64(f.updated)
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/egress"
-	"github.com/heraldpush/herald/internal/secret"
 	"github.com/heraldpush/herald/internal/store"
 )
 
@@ -42,7 +41,7 @@ func (s *Service) Register(ctx context.Context, appID string, r Registration) (s
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	sub.AppID = appID
-	sub.RegistrationID = registrationPrefix + secret.Token("", 16)
+	sub.RegistrationID = newRegistrationID(s.now())
 	sub.CreatedAt, sub.UpdatedAt, sub.LastActiveAt = now, now, now
 	res, err := s.store.UpsertSubscriber(ctx, sub)
 	if err != nil {
@@ -67,7 +66,7 @@ func (s *Service) RegisterMany(ctx context.Context, appID string, rs []Registrat
 			return 0, 0, err
 		}
 		sub.AppID = appID
-		sub.RegistrationID = registrationPrefix + secret.Token("", 16)
+		sub.RegistrationID = newRegistrationID(s.now())
 		sub.CreatedAt, sub.UpdatedAt, sub.LastActiveAt = now, now, now
 		subs = append(subs, sub)
 	}
