@@ -176,6 +176,26 @@ func TestSendToSegments(t *testing.T) {
 		}
 	}
 
+	// herald send --segment --local-time: this very minute in UTC (the
+	// subscribers have no time zone) goes at once.
+	env := map[string]string{"HERALD_SERVER": srv.URL, "HERALD_API_KEY": a.APIKey}
+	if time.Now().UTC().Second() >= 55 {
+		time.Sleep(6 * time.Second) // not across a minute boundary
+	}
+	out := herald(t, env, "send", "--segment", "sport", "--local-time", time.Now().UTC().Format("15:04"), "--title", "Now", "--wait", "--json")
+	var cm struct {
+		State     string `json:"state"`
+		LocalTime string `json:"local_time"`
+		Targeted  int    `json:"targeted"`
+		Sent      int    `json:"sent"`
+	}
+	if err := json.Unmarshal([]byte(out), &cm); err != nil || cm.State != "done" || cm.Targeted != 5 || cm.Sent != 5 || cm.LocalTime == "" {
+		t.Errorf("herald send --segment sport --local-time: %s (%v)", out, err)
+	}
+	if code, stderr := heraldExit(t, env, "send", "--segment", "sport", "--local-time", "9am", "--title", "x"); code != 1 || !strings.Contains(stderr, "local_time") {
+		t.Errorf("a bad --local-time: exit %d, %q", code, stderr)
+	}
+
 	for _, tc := range []struct{ to, field, msg string }{
 		{`{"segments":["news","nope"]}`, "to.segments[1]", `to.segments[1]: no segment named "nope"`},
 		{`{"segments_exclude":[999]}`, "to.segments_exclude[0]", `to.segments_exclude[0]: no segment with id 999`},

@@ -34,6 +34,7 @@ type sendFlags struct {
 	title, body, url, icon, image   string
 	ttl                             time.Duration
 	urgency, sendAt, dedupID, reqID string
+	localTime                       string
 	spread                          int
 }
 
@@ -74,6 +75,7 @@ other target and content flags cannot be combined with it.`)
 	fs.StringVar(&f.urgency, "urgency", "", "very-low, low, normal or high")
 	fs.StringVar(&f.sendAt, "send-at", "", "schedule for this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)")
 	fs.IntVar(&f.spread, "spread-minutes", 0, "spread the sends evenly over this many minutes")
+	fs.StringVar(&f.localTime, "local-time", "", "deliver at this time of day (HH:MM) in each subscriber's time zone, within a day")
 	fs.StringVar(&f.dedupID, "dedup-id", "", "a repeat with the same id sends nothing and answers the first message's id")
 	fs.StringVar(&f.reqID, "request-id", "", "your id for this send, echoed in answers and callbacks")
 	if err := fs.Parse(args); err != nil {
@@ -208,7 +210,7 @@ func (f *sendFlags) message() (map[string]any, error) {
 	if f.ttl > 0 {
 		m["ttl"] = int64(f.ttl / time.Second)
 	}
-	for name, v := range map[string]string{"urgency": f.urgency, "send_at": f.sendAt, "dedup_id": f.dedupID, "request_id": f.reqID} {
+	for name, v := range map[string]string{"urgency": f.urgency, "send_at": f.sendAt, "local_time": f.localTime, "dedup_id": f.dedupID, "request_id": f.reqID} {
 		if v != "" {
 			m[name] = v
 		}
