@@ -32,7 +32,9 @@ type Options struct {
 	// wake announced: scheduled jobs coming due and other nodes' jobs. The
 	// engine wakes its queues itself after committing jobs (see wake.go),
 	// so a single node polls rarely (1s); several nodes poll often (25ms)
-	// to share each other's jobs. Other JobSets' queues poll every 25ms.
+	// to share each other's jobs. Other JobSets' queues that set no
+	// FetchPollInterval of their own poll every 250ms on a single node
+	// (River wakes them on non-transactional inserts), 25ms otherwise.
 	PollInterval time.Duration
 	// SingleNode says this process is the only one working the store's jobs
 	// (SQLite): jobs left running by a crash are resumed at once on Start
@@ -109,7 +111,7 @@ type Engine struct {
 // own database) and builds the job client. Call Start to begin working.
 func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Driver[*sql.Tx], pushers map[store.Channel]Pusher, log *slog.Logger, o Options) (*Engine, error) {
 	o.defaults()
-	wd := newWakeDriver(driver)
+	wd := newWakeDriver(driver, o.SingleNode)
 	e := &Engine{store: st, db: db, driver: driver, wake: wd.pilot, pushers: pushers, log: log, o: o}
 	err := migrateJobs(ctx, driver, log, o.MigrationLock)
 	if err != nil {
@@ -142,7 +144,7 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 		Queues:                      queues,
 		PeriodicJobs:                periodic,
 		Workers:                     workers,
-		FetchPollInterval:           busyPoll,
+		FetchPollInterval:           jobSetPoll(o.SingleNode),
 		FetchCooldown:               fetchCooldown,
 		JobTimeout:                  o.RescueAfter / 2,
 		RescueStuckJobsAfter:        o.RescueAfter,
@@ -164,6 +166,17 @@ const (
 	busyPoll      = 25 * time.Millisecond
 	fetchCooldown = 5 * time.Millisecond
 )
+
+// jobSetPoll is the poll interval of other JobSets' queues: a single node
+// polls them less, since every empty poll parses and runs River's fetch
+// query (the callback sweep, inserted by River's periodic enqueuer without
+// a wake, waits for it).
+func jobSetPoll(singleNode bool) time.Duration {
+	if singleNode {
+		return 250 * time.Millisecond
+	}
+	return busyPoll
+}
 
 // JobSet is a set of River jobs another package runs on the engine's
 // client: its workers, its queues (names distinct from the engine's) and
