@@ -23,7 +23,8 @@
 // Rows are validated one by one with the registry's rules (the same as the
 // API's, including the outbound allow-list for Web Push endpoints). A bad
 // row is reported with its line number and reason and the import goes on;
-// good rows are written in batches, one transaction each. The file is
+// good rows are written in batches, one transaction each, by a goroutine
+// that writes one batch while the next is read, validated and judged. The file is
 // streamed: memory grows with the app's subscriber count (a small index of
 // what is stored, about 60 bytes a subscriber, used to leave unchanged rows
 // alone), never with the file's size.

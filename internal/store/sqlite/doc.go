@@ -33,8 +33,11 @@
 // SQLite has one writer at a time. Writes queue on the database's write
 // lock (for up to Options.BusyTimeout) while readers go on in parallel
 // from the WAL snapshot they started with. Write throughput is therefore
-// one core's: batch writes (UpsertSubscribers) rather than many small
-// transactions. synchronous=NORMAL in WAL mode keeps the database
+// one core's: batch writes (UpsertSubscribers, 100 rows a statement)
+// rather than many small transactions. Concurrent UpsertSubscriber calls
+// are batched for the caller: a committer goroutine writes the calls that
+// arrive while a transaction commits together in the next one, and answers
+// each only after its commit (groupcommit.go). synchronous=NORMAL in WAL mode keeps the database
 // consistent after a crash or power loss but may lose the last
 // transactions committed before a power loss (not a process crash).
 // Times are stored as unix milliseconds, so sub-millisecond precision is
