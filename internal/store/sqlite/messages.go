@@ -47,27 +47,47 @@ func scanMessage(r scanner) (store.Message, error) {
 // message reads one message inside q (the pool or a transaction), with its
 // failure reasons.
 func message(ctx context.Context, q querier, appID string, id int64) (store.Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, "SELECT "+msgColumns+" FROM messages WHERE app_id = ? AND id = ?", appID, id))
+	m, err := scanMessage(q.QueryRowContext(ctx, messageSQL, appID, id))
 	if err != nil {
 		return store.Message{}, classify(err)
 	}
-	rows, err := q.QueryContext(ctx, "SELECT reason, count FROM message_failures WHERE message_id = ?", id)
+	rows, err := q.QueryContext(ctx, failuresSQL, id)
 	if err != nil {
 		return store.Message{}, err
 	}
+	return m, scanFailures(rows, &m)
+}
+
+// readMessage is message with the prepared statements, inside tx or, when
+// tx is nil, on the pool: the delivery engine reads a message per job and
+// per flush.
+func (s *Store) readMessage(ctx context.Context, tx *sql.Tx, appID string, id int64) (store.Message, error) {
+	m, err := scanMessage(in(ctx, tx, s.hot.message).QueryRowContext(ctx, appID, id))
+	if err != nil {
+		return store.Message{}, classify(err)
+	}
+	rows, err := in(ctx, tx, s.hot.failures).QueryContext(ctx, id)
+	if err != nil {
+		return store.Message{}, err
+	}
+	return m, scanFailures(rows, &m)
+}
+
+// scanFailures reads a message's failure reasons into m and closes rows.
+func scanFailures(rows *sql.Rows, m *store.Message) error {
 	defer rows.Close()
 	for rows.Next() {
 		var reason string
 		var n int64
 		if err := rows.Scan(&reason, &n); err != nil {
-			return store.Message{}, err
+			return err
 		}
 		if m.FailedReasons == nil {
 			m.FailedReasons = map[string]int64{}
 		}
 		m.FailedReasons[reason] = n
 	}
-	return m, rows.Err()
+	return rows.Err()
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -123,7 +143,7 @@ func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue stor
 
 // Message returns one of the app's messages.
 func (s *Store) Message(ctx context.Context, appID string, id int64) (store.Message, error) {
-	m, err := message(ctx, s.db, appID, id)
+	m, err := s.readMessage(ctx, nil, appID, id)
 	if err != nil {
 		return store.Message{}, fmt.Errorf("sqlite: message %d of %s: %w", id, appID, err)
 	}
@@ -211,10 +231,10 @@ func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, tar
 				return fmt.Errorf("enqueue: %w", err)
 			}
 		}
-		if err := finishIfComplete(ctx, tx, id, s.now()); err != nil {
+		if err := s.finishIfComplete(ctx, tx, id, s.now()); err != nil {
 			return err
 		}
-		out, err = message(ctx, tx, appID, id)
+		out, err = s.readMessage(ctx, tx, appID, id)
 		return err
 	})
 	if err != nil {
@@ -225,10 +245,8 @@ func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, tar
 
 // finishIfComplete marks a message done once its fanout is complete and
 // every targeted recipient has a final outcome.
-func finishIfComplete(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'done', finished_at = ?
-		WHERE id = ? AND fanout_done = 1 AND state = 'sending'
-		AND sent + failed + pruned + expired >= targeted`, toMS(now), id)
+func (s *Store) finishIfComplete(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+	res, err := tx.StmtContext(ctx, s.hot.finish).ExecContext(ctx, toMS(now), id)
 	if err != nil {
 		return err
 	}
@@ -249,27 +267,18 @@ func boolInt(b bool) int {
 // A message of another app is store.ErrNotFound, as if it did not exist.
 func (s *Store) PendingRecipients(ctx context.Context, appID string, id int64, ids []int64, retry bool) ([]store.Subscriber, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one)
+	err := s.hot.ofApp.QueryRowContext(ctx, appID, id).Scan(&one)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: recipients of message %d: %w", id, classify(err))
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	cond := "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = ? AND d.subscriber_id = s.id)"
+	q := s.hot.pending
 	if retry {
-		cond = "EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = ? AND d.subscriber_id = s.id AND d.result = 'retrying')"
+		q = s.hot.retrying
 	}
-	args := make([]any, 0, len(ids)+2)
-	args = append(args, appID)
-	for _, v := range ids {
-		args = append(args, v)
-	}
-	args = append(args, id)
-	q := `SELECT s.id, s.app_id, s.registration_id, s.channel, s.token, s.p256dh, s.auth, s.alias,
-		s.language, s.timezone, s.created_at, s.updated_at, s.last_active_at, s.last_clicked_at
-		FROM subscribers s WHERE s.app_id = ? AND s.id IN (` + placeholders(len(ids)) + `) AND ` + cond + ` ORDER BY s.id`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := q.QueryContext(ctx, jsonIDs(ids), appID, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: recipients of message %d: %w", id, err)
 	}
@@ -293,19 +302,11 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 		// Outcomes land only on a message of the app: deliveries are
 		// keyed by message id alone.
 		var one int
-		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE app_id = ? AND id = ?", appID, id).Scan(&one); err != nil {
+		if err := tx.StmtContext(ctx, s.hot.ofApp).QueryRowContext(ctx, appID, id).Scan(&one); err != nil {
 			return classify(err)
 		}
-		// A final outcome replaces only "no row" or "retrying"; a recipient
-		// already final is left alone, so a batch run twice counts once.
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (message_id, subscriber_id, result, reason, at, channel)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (message_id, subscriber_id) DO UPDATE SET result = excluded.result, reason = excluded.reason, at = excluded.at, channel = excluded.channel
-			WHERE deliveries.result = 'retrying'`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		// A final outcome replaces only "no row" or "retrying" (outcomeSQL).
+		stmt := tx.StmtContext(ctx, s.hot.outcome)
 		var c store.Counters
 		reasons := map[string]int64{}
 		var prune []int64
@@ -334,8 +335,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 				c.Expired++
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET sent = sent + ?, failed = failed + ?, pruned = pruned + ?,
-			expired = expired + ? WHERE app_id = ? AND id = ?`, c.Sent, c.Failed, c.Pruned, c.Expired, appID, id); err != nil {
+		if _, err := tx.StmtContext(ctx, s.hot.counters).ExecContext(ctx, c.Sent, c.Failed, c.Pruned, c.Expired, appID, id); err != nil {
 			return err
 		}
 		for r, n := range reasons {
@@ -357,10 +357,11 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 				return fmt.Errorf("enqueue: %w", err)
 			}
 		}
-		if err := finishIfComplete(ctx, tx, id, now); err != nil {
+		if err := s.finishIfComplete(ctx, tx, id, now); err != nil {
 			return err
 		}
-		out, err = message(ctx, tx, appID, id)
+		var err error
+		out, err = s.readMessage(ctx, tx, appID, id)
 		return err
 	})
 	if err != nil {

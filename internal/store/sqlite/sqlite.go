@@ -56,7 +56,8 @@ type Store struct {
 	now   func() time.Time
 	log   *slog.Logger
 	stmts upsertStmts
-	bulk  bulkStmts // multi-row statements of UpsertSubscribers, by shape
+	bulk  bulkStmts     // multi-row statements of UpsertSubscribers, by shape
+	hot   deliveryStmts // the delivery engine's statements (hotpath.go)
 	// gc runs UpsertSubscriber's group commits (groupcommit.go).
 	gc        committer
 	closeOnce sync.Once
@@ -136,6 +137,9 @@ func (s *Store) init(ctx context.Context) error {
 	if _, err := migrate(ctx, s.db, ms, s.now, s.log); err != nil {
 		return err
 	}
+	if err := s.hot.prepare(ctx, s.db); err != nil {
+		return err
+	}
 	return s.stmts.prepare(ctx, s.db)
 }
 
@@ -189,6 +193,7 @@ func (s *Store) Close() error {
 	_, optErr := s.db.ExecContext(ctx, "PRAGMA optimize")
 	s.stmts.close()
 	s.bulk.close()
+	s.hot.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
