@@ -177,7 +177,17 @@ type Subscribers interface {
 	UpsertSubscriber(ctx context.Context, s Subscriber) (UpsertResult, error)
 	// UpsertSubscribers does the same for many rows in one transaction and
 	// returns how many were created and updated. Bulk registration and
-	// imports use it.
+	// imports use it. The outcome is exactly that of upserting subs one
+	// after the other in order (a backend may use multi-row statements, but
+	// must keep this): a token that appears twice is created (or updated)
+	// by its first row and updated by the later one, whose given values and
+	// tags win; an empty non-nil Tags on a later row clears the set. New
+	// rows get increasing IDs in the order of subs. created counts rows that
+	// did not exist before the call, updated every other row (so created +
+	// updated = len(subs)). All or nothing: if any row fails (ErrNotFound
+	// for a missing app, ErrConflict for a RegistrationID already used,
+	// an error naming the row for a row without app, channel or token),
+	// none is stored. Empty subs is 0, 0, nil.
 	UpsertSubscribers(ctx context.Context, subs []Subscriber) (created, updated int, err error)
 	// Subscriber returns one subscriber by registration id.
 	Subscriber(ctx context.Context, appID, registrationID string) (Subscriber, error)
