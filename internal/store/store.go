@@ -173,7 +173,10 @@ type Subscribers interface {
 	// not unbind it), and LastActiveAt and LastClickedAt never move back.
 	// Tags given replace the stored set (an empty non-nil slice clears it);
 	// nil Tags keep it. ErrNotFound if the app does not exist; ErrConflict
-	// if s.RegistrationID is already used, by any app.
+	// if s.RegistrationID is already used, by any app. A backend may write
+	// concurrent calls in one transaction (SQLite does: group commit), but
+	// each call's outcome is its own, one call's refused row never fails
+	// another's, and a call returns only once its row is committed.
 	UpsertSubscriber(ctx context.Context, s Subscriber) (UpsertResult, error)
 	// UpsertSubscribers does the same for many rows in one transaction and
 	// returns how many were created and updated. Bulk registration and
