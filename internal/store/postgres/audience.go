@@ -106,8 +106,11 @@ func (p *audiencePlan) from(a *args) (string, string) {
 	if p.driver == "" {
 		return `subscribers s WHERE s.app_id = $1 AND s.id > $2`, "s.id"
 	}
+	// The cursor bounds both sides: without s.id > $2 the planner may
+	// merge-join the tag's rows with every subscriber from the first,
+	// which costs the app's size on every page.
 	return `subscriber_tags t JOIN subscribers s ON s.id = t.subscriber_id AND s.app_id = t.app_id
-		WHERE t.app_id = $1 AND t.tag = ` + a.add(p.driver) + ` AND t.subscriber_id > $2`, "t.subscriber_id"
+		WHERE t.app_id = $1 AND t.tag = ` + a.add(p.driver) + ` AND t.subscriber_id > $2 AND s.id > $2`, "t.subscriber_id"
 }
 
 // AudiencePage returns up to limit members of a, in id order, after afterID.

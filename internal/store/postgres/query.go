@@ -34,7 +34,9 @@ func filterSQL(appID string, f store.SubscriberFilter, cursor bool, a *args) str
 		b.WriteString(` JOIN subscriber_tags ft ON ft.subscriber_id = s.id AND ft.app_id = s.app_id
 		WHERE ft.app_id = ` + a.add(appID) + ` AND ft.tag = ` + a.add(f.Tag))
 		if cursor && f.AfterID > 0 {
-			b.WriteString(` AND ft.subscriber_id > ` + a.add(f.AfterID))
+			// On both sides of the join (see audiencePlan.from).
+			after := a.add(f.AfterID)
+			b.WriteString(` AND ft.subscriber_id > ` + after + ` AND s.id > ` + after)
 		}
 	} else {
 		b.WriteString(` WHERE s.app_id = ` + a.add(appID))
