@@ -155,6 +155,10 @@ func (w *WebPush) origin(endpoint string) (*origin, error) {
 		TLSHandshakeTimeout: 10 * time.Second,
 		TLSClientConfig:     w.o.TLS.Clone(), // one per origin: transports write to it
 		Protocols:           w.o.Protocols,
+		// Push services answer with empty or tiny bodies: asking for gzip
+		// only adds a header to every request (measured: a few µs of CPU
+		// per push less without it, BenchmarkWebPushPush).
+		DisableCompression: true,
 	}
 	o := &origin{client: &http.Client{Transport: t, CheckRedirect: noRedirects}, sem: make(chan struct{}, w.o.PerOrigin)}
 	w.origins[key] = o

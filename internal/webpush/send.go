@@ -86,25 +86,33 @@ func NewRequest(ctx context.Context, sub Subscription, m Message, signer *Signer
 	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
 		return nil, fmt.Errorf("webpush: endpoint %s is not http(s)", redactEndpoint(sub.Endpoint))
 	}
-	h := req.Header
-	if body != nil {
-		h.Set("Content-Encoding", "aes128gcm")
-		h.Set("Content-Type", "application/octet-stream")
+	// The header is built for this one request: its values share one
+	// backing array and its keys are already canonical ("TTL" is "Ttl").
+	h := make(http.Header, 6)
+	vals := make([]string, 0, 6)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	h.Set("TTL", strconv.FormatInt(int64(m.TTL/time.Second), 10))
+	if body != nil {
+		set("Content-Encoding", "aes128gcm")
+		set("Content-Type", "application/octet-stream")
+	}
+	set("Ttl", strconv.FormatInt(int64(m.TTL/time.Second), 10))
 	if m.Urgency != "" {
-		h.Set("Urgency", string(m.Urgency))
+		set("Urgency", string(m.Urgency))
 	}
 	if m.Topic != "" {
-		h.Set("Topic", m.Topic)
+		set("Topic", m.Topic)
 	}
 	if signer != nil {
 		auth, err := signer.Header(sub.Endpoint)
 		if err != nil {
 			return nil, err
 		}
-		h.Set("Authorization", auth)
+		set("Authorization", auth)
 	}
+	req.Header = h
 	return req, nil
 }
 
