@@ -106,11 +106,14 @@ func (p *audiencePlan) from(a *args) (string, string) {
 	if p.driver == "" {
 		return `subscribers s WHERE s.app_id = $1 AND s.id > $2`, "s.id"
 	}
-	// The cursor bounds both sides: without s.id > $2 the planner may
-	// merge-join the tag's rows with every subscriber from the first,
-	// which costs the app's size on every page.
-	return `subscriber_tags t JOIN subscribers s ON s.id = t.subscriber_id AND s.app_id = t.app_id
-		WHERE t.app_id = $1 AND t.tag = ` + a.add(p.driver) + ` AND t.subscriber_id > $2 AND s.id > $2`, "t.subscriber_id"
+	// The tag's rows drive a nested loop, each looked up in subscribers by
+	// id (the LATERAL subquery, fenced by OFFSET 0 so the planner keeps
+	// it), as SQLite's CROSS JOIN does: a page then costs its own size.
+	// Left to itself the planner may merge-join the tag's rows with every
+	// subscriber from the first, which costs the app's size on every page.
+	return `subscriber_tags t CROSS JOIN LATERAL (SELECT * FROM subscribers s0
+		WHERE s0.id = t.subscriber_id AND s0.app_id = t.app_id OFFSET 0) s
+		WHERE t.app_id = $1 AND t.tag = ` + a.add(p.driver) + ` AND t.subscriber_id > $2`, "t.subscriber_id"
 }
 
 // AudiencePage returns up to limit members of a, in id order, after afterID.
