@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
@@ -18,10 +19,11 @@ import (
 //
 // Pages come, in id order, from one of two drivers:
 //
-//   - a tag every member must carry (the only tags OR entry, or the first
-//     tags_and entry), through the tag table's primary key (app_id, tag,
-//     subscriber_id), each candidate then read by id: the cost follows
-//     the tag's size, not the app's;
+//   - a tag every member must carry (the only tags OR entry, or one of
+//     tags_and: the one sparsest just after the cursor, see pickDriver),
+//     through the tag table's primary key (app_id, tag, subscriber_id),
+//     each candidate then read by id: the cost follows the tag's size,
+//     not the app's;
 //   - otherwise the app's subscribers by (app_id, id) from the cursor,
 //     where the planner may prefer the registration id or alias index
 //     when the expression names those.
@@ -30,7 +32,10 @@ import (
 type audiencePlan struct {
 	where  string // conditions on subscribers s after the app and cursor
 	args   args   // $1 is the app id, $2 the cursor; then where's
-	driver string // a tag every member carries, or ""
+	driver string // the tag that drives this page, or ""
+	// drivers are the tags every member carries (the lone OR tag and the
+	// AND tags); pickDriver chooses driver among them.
+	drivers []string
 }
 
 func compileAudience(appID string, a store.Audience) audiencePlan {
@@ -40,14 +45,61 @@ func compileAudience(appID string, a store.Audience) audiencePlan {
 	p.where = b.String()
 	or, and := normTags(a.Tags), normTags(a.TagsAnd)
 	if len(a.RegistrationIDs) == 0 && len(a.Aliases) == 0 {
-		switch {
-		case len(or) == 1:
-			p.driver = or[0]
-		case len(and) > 0:
-			p.driver = and[0]
+		if len(or) == 1 {
+			p.drivers = append(p.drivers, or[0])
+		}
+		for _, t := range and {
+			if !slices.Contains(p.drivers, t) {
+				p.drivers = append(p.drivers, t)
+			}
 		}
 	}
 	return p
+}
+
+// sampleDepth is how far past the cursor pickDriver looks into each tag.
+const sampleDepth = 255
+
+// pickDriver sets p.driver for reading after cursor: among the tags every
+// member carries, the one whose sampleDepth-th subscriber after the cursor
+// is furthest away (or that has fewer left), so the sparsest near the
+// cursor; each probe is a short walk of the tag table's key. Without
+// such tags the page scans the app's subscribers.
+func (p *audiencePlan) pickDriver(ctx context.Context, q querier, appID string, cursor int64) error {
+	p.driver = ""
+	switch len(p.drivers) {
+	case 0:
+		return nil
+	case 1:
+		p.driver = p.drivers[0]
+		return nil
+	}
+	var b strings.Builder
+	probe := args{appID, cursor}
+	b.WriteString("SELECT ")
+	for i, t := range p.drivers {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `coalesce((SELECT subscriber_id FROM subscriber_tags WHERE app_id = $1 AND tag = %s
+			AND subscriber_id > $2 ORDER BY subscriber_id OFFSET %d LIMIT 1), 9223372036854775807)`, probe.add(t), sampleDepth)
+	}
+	reach := make([]int64, len(p.drivers))
+	dest := make([]any, len(reach))
+	for i := range reach {
+		dest[i] = &reach[i]
+	}
+	if err := q.QueryRowContext(ctx, b.String(), probe...).Scan(dest...); err != nil {
+		return fmt.Errorf("pick driver: %w", err)
+	}
+	best := 0
+	for i := range reach {
+		if reach[i] > reach[best] {
+			best = i
+		}
+	}
+	p.driver = p.drivers[best]
+	return nil
 }
 
 // condSQL appends to b " AND …" conditions on subscribers s that hold
@@ -123,6 +175,9 @@ func (s *Store) AudiencePage(ctx context.Context, appID string, a store.Audience
 	}
 	p := compileAudience(appID, a)
 	p.args[1] = afterID
+	if err := p.pickDriver(ctx, s.db, appID, afterID); err != nil {
+		return nil, fmt.Errorf("postgres: audience of %s: %w", appID, err)
+	}
 	from, order := p.from(&p.args)
 	q := `SELECT s.id, s.channel, s.timezone FROM ` + from + p.where + ` ORDER BY ` + order + ` LIMIT ` + p.args.add(limit)
 	rows, err := s.db.QueryContext(ctx, q, p.args...)
@@ -149,6 +204,9 @@ func (s *Store) AudiencePage(ctx context.Context, appID string, a store.Audience
 // CountAudience counts the members of a in one statement.
 func (s *Store) CountAudience(ctx context.Context, appID string, a store.Audience) (int64, error) {
 	p := compileAudience(appID, a)
+	if err := p.pickDriver(ctx, s.db, appID, 0); err != nil {
+		return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
+	}
 	from, _ := p.from(&p.args)
 	var n int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+from+p.where, p.args...).Scan(&n); err != nil {
