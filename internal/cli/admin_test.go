@@ -117,7 +117,7 @@ func TestMessageStatsAndPreview(t *testing.T) {
 		{`{"to":{"tags":["nobody"]},"content":{"title":"x"},"ttl":60}`, 200, `{"count":0}`},
 		{`{"to":{"tags_not":["news"]}}`, 400, `"field":"to.tags_not"`},
 		{`{"to":{}}`, 400, `"code":"invalid_field"`},
-		{`{"to":{"segments":[1]}}`, 400, `"field":"to.segments"`},
+		{`{"to":{"segments":[1]}}`, 400, `"message":"to.segments[0]: no segment with id 1","field":"to.segments[0]"`},
 		{`{"to":{"tagz":["news"]}}`, 400, `"code":"unknown_field"`},
 		{`{}`, 400, `"field":"to"`},
 	} {
