@@ -28,7 +28,8 @@ type testEnv struct {
 func newEnv(tb testing.TB) *testEnv {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "herald.db"), sqlite.Options{})
+	// Opened as herald import opens it: batches on a bulk connection.
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "herald.db"), sqlite.Options{BulkCacheMiB: 256})
 	if err != nil {
 		tb.Fatal(err)
 	}
