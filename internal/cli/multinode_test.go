@@ -289,8 +289,10 @@ func TestNodeKilledMidSendOthersFinish(t *testing.T) {
 	defer tp.Close()
 	subs := c.register(t, tp, n)
 	// A dead node's jobs wait this long before another takes them (the
-	// default is 2m); a batch of 500 here takes well under a second.
-	c.start(t, 3, "--rescue-after", "10s")
+	// default is 2m). A batch of 500 here takes well under a second, but
+	// a live node's batch is cut off at half this (River's job timeout),
+	// so it keeps a wide margin for a machine busy with other tests.
+	c.start(t, 3, "--rescue-after", "20s")
 	// Slow the push service so that the send is still going at the kill.
 	tp.FailAll(testpush.Slow(15 * time.Millisecond))
 	id := c.send(t, 0, "survive a node")
