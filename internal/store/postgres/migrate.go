@@ -15,7 +15,9 @@ import (
 )
 
 // migrationFS holds the schema, one numbered file per change. The numbers
-// follow store/sqlite's, so step N means the same change in both; a file
+// are this store's own: 0001–0008 make the same changes as store/sqlite's
+// steps of those numbers, but a step that only tunes one backend (an
+// index) has no twin in the other, so later numbers may differ. A file
 // that has shipped is never edited.
 //
 //go:embed migrations/*.sql
