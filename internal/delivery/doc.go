@@ -12,6 +12,9 @@
 // survive restarts, and a crash resumes from the store: a batch that was
 // running runs again and skips every recipient that already has an
 // outcome, so at most the sends in flight at the crash are repeated.
+// After each commit that enqueues jobs the engine wakes River's producers
+// of those queues itself (wake.go), so a job starts without waiting for a
+// poll.
 //
 // Limits: a batch holds at most Options.BatchSize recipients; outcomes are
 // flushed every Options.FlushEvery results, which bounds what a crash can

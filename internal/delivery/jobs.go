@@ -97,9 +97,10 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		if err != nil {
 			return err
 		}
-		if m.LocalTime == "" && w.start.IsZero() {
-			e.wake.wake(ctx, queuesOf(page)...) // the page's batches are committed
-		}
+		// The page's batches are committed: wake their queues. (Throttled
+		// and local-time batches are mostly scheduled for later, which River's
+		// scheduler releases; a wake for them costs one empty fetch.)
+		e.wake.wake(ctx, queuesOf(page)...)
 		if m.State == store.StateCancelled || done {
 			e.log.Debug("fanout done", "msg_id", a.MessageID, "app_id", a.AppID, "targeted", m.Targeted)
 			return nil
