@@ -270,6 +270,13 @@ func benchAudiences() []struct {
 		{"segment_one", store.Audience{AnyOf: []store.Audience{{Tags: benchTags(1), ActiveSince: benchNow.Add(-30 * 24 * time.Hour)}}}},
 		{"segments_two", store.Audience{AnyOf: []store.Audience{{Tags: benchTags(5)}, {TagsAnd: benchTags(1, 2)}}}},
 		{"tag_minus_segment", store.Audience{Tags: benchTags(1), NoneOf: []store.Audience{{Tags: benchTags(2, 3)}}}},
+		// herald bench audience's segments: "engaged" (five common tags,
+		// clicked in the last week) and "lapsed" (English, active in the
+		// last three days) included, three tags excluded.
+		{"segments_include_exclude", store.Audience{ActiveSince: benchNow.Add(-30 * 24 * time.Hour),
+			AnyOf: []store.Audience{{Tags: benchTags(1, 2, 3, 4, 5), ClickedSince: benchNow.Add(-7 * 24 * time.Hour)},
+				{Languages: []string{"en"}, ActiveSince: benchNow.Add(-3 * 24 * time.Hour)}},
+			NoneOf: []store.Audience{{Tags: benchTags(6, 7, 8)}}}},
 	}
 }
 

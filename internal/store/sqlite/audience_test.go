@@ -15,18 +15,24 @@ func TestAudiencePlans(t *testing.T) {
 	cases := []struct {
 		name   string
 		a      store.Audience
-		driver string
+		driver driver
 		want   []string
 		sorts  bool // a temporary b-tree is fine: the rows named are few
 	}{
-		{"scan", store.Audience{Tags: []string{"a", "b"}, TagsNot: []string{"c"}, Languages: []string{"en"}}, "",
+		{"scan", store.Audience{Tags: []string{"a", "b"}, TagsNot: []string{"c"}, Languages: []string{"en"}}, driver{},
 			[]string{"SEARCH s USING COVERING INDEX subscribers_audience (app_id=? AND id>?)"}, false},
-		{"tag", store.Audience{TagsAnd: []string{"a"}, ActiveSince: benchNow}, "a",
+		{"tag", store.Audience{TagsAnd: []string{"a"}, ActiveSince: benchNow}, driver{tag: "a"},
 			[]string{"SEARCH t USING PRIMARY KEY (app_id=? AND tag=? AND subscriber_id>?)",
 				"SEARCH s USING COVERING INDEX subscribers_audience (app_id=? AND id=?)"}, false},
-		{"registration ids", store.Audience{RegistrationIDs: []string{"r1", "r2"}, Tags: []string{"a"}}, "",
+		{"union", store.Audience{Tags: []string{"a", "b", "c"}, TagsNot: []string{"d"}, Languages: []string{"en"}}, driver{union: true},
+			[]string{"MERGE (UNION)", "SEARCH subscriber_tags USING PRIMARY KEY (app_id=? AND tag=? AND subscriber_id>?)",
+				"SEARCH s USING COVERING INDEX subscribers_audience (app_id=? AND id=?)"}, false},
+		{"segments", store.Audience{Tags: []string{"a"}, AnyOf: []store.Audience{{Tags: []string{"b"}, ClickedSince: benchNow},
+			{Languages: []string{"en"}, ActiveSince: benchNow}}, NoneOf: []store.Audience{{TagsAnd: []string{"c", "d"}}}}, driver{},
+			[]string{"SEARCH s USING COVERING INDEX subscribers_audience (app_id=? AND id>?)"}, false},
+		{"registration ids", store.Audience{RegistrationIDs: []string{"r1", "r2"}, Tags: []string{"a"}}, driver{},
 			[]string{"(registration_id=?)"}, true},
-		{"aliases", store.Audience{Aliases: []string{"u1"}}, "",
+		{"aliases", store.Audience{Aliases: []string{"u1"}}, driver{},
 			[]string{"SEARCH s USING INDEX subscribers_app_alias (app_id=? AND alias=?)"}, true},
 	}
 	for _, c := range cases {

@@ -16,17 +16,20 @@
 // columns and by Go for the tag part, against subscribers.tags, a JSON
 // copy of the subscriber's tag set that the store rewrites in the same
 // transaction as every tag change (subscriber_tags stays the source of
-// truth). A page reads a narrow covering index, subscribers_audience, from
-// the cursor, or the tag table's key when every member must carry one tag,
-// or the registration-id or alias index when the expression names them.
+// truth). A page reads a narrow covering index, subscribers_audience
+// (every column an expression looks at, last_clicked_at included since
+// migration 0009), from the cursor; or the tag table's key when every
+// member must carry one tag; or, when a scan finds a tags OR list sparse,
+// the union of the list's tags merged in id order from the tag table; or
+// the registration-id or alias index when the expression names them.
 // Streaming the whole audience of any EngageLab-shaped expression over a
-// million subscribers reads the index once (BenchmarkAudience).
-// Saved segments copied into an audience (AnyOf, NoneOf) become one SQL
-// condition each (audience_nested.go), tags through json_each over the
-// same column, in the same scan: measured at 0.6–1.5 s of CPU to stream
-// a million-subscriber app's segment audience, against 0.45–0.65 s for
-// tag expressions checked in Go. Each page's recipients carry their time
-// zone, read from the same index (local-time delivery).
+// million subscribers reads the index at most once (BenchmarkAudience).
+// Saved segments copied into an audience (AnyOf, NoneOf) are split like
+// the top level (audience_nested.go): SQL turns each one's column
+// conditions into a bit of a per-row mask, and Go combines the bits with
+// each one's tag part, checked by the same tag matcher, in the same scan.
+// Each page's recipients carry their time zone, read from the same index
+// (local-time delivery). docs/performance.md has the figures.
 //
 // # Limits
 //

@@ -19,6 +19,7 @@ type tagMatcher struct {
 	hasOr  bool
 	active bool // the audience has a tag part at all
 	lone   bool // the tag part is one tag that must be present, nothing else
+	orOnly bool // the tag part is a tags OR list alone (no tags_and, no tags_not)
 }
 
 const (
@@ -44,31 +45,65 @@ func newTagMatcher(a store.Audience) tagMatcher {
 	}
 	m.active = len(m.flags) > 0
 	m.lone = len(m.flags) == 1 && len(a.TagsNot) == 0
+	m.orOnly = m.hasOr && len(a.TagsAnd) == 0 && len(a.TagsNot) == 0
 	return m
 }
 
 // match reports whether the subscriber whose tags column (a JSON array of
-// unique strings) is tagsJSON belongs to the audience's tag part.
-func (m *tagMatcher) match(tagsJSON string) (bool, error) {
+// unique strings) is tagsJSON belongs to the audience's tag part, and
+// whether it carries one of the tags OR list (as far as it was read: a
+// tags_not tag stops the reading).
+func (m *tagMatcher) match(tagsJSON string) (ok, orHit bool, err error) {
 	if !m.active {
-		return true, nil
+		return true, false, nil
 	}
-	orHit, ands := !m.hasOr, 0
-	err := eachTag(tagsJSON, func(tag string) bool {
+	anyOr, ands, not := false, 0, false
+	err = eachTag(tagsJSON, func(tag string) bool {
 		f := m.flags[tag]
 		if f&flagNot != 0 {
-			orHit, ands = false, -1 // excluded: stop
+			not = true // excluded: stop
 			return false
 		}
 		if f&flagOr != 0 {
-			orHit = true
+			anyOr = true
 		}
 		if f&flagAnd != 0 {
 			ands++
 		}
 		return true
 	})
-	return err == nil && orHit && ands == m.nAnd, err
+	return err == nil && !not && (anyOr || !m.hasOr) && ands == m.nAnd, anyOr, err
+}
+
+// matchList is match for a tag set already split into its tags (each
+// once).
+func (m *tagMatcher) matchList(tags []string) (ok, orHit bool) {
+	if !m.active {
+		return true, false
+	}
+	anyOr, ands := false, 0
+	for _, t := range tags {
+		f := m.flags[t]
+		if f&flagNot != 0 {
+			return false, anyOr
+		}
+		if f&flagOr != 0 {
+			anyOr = true
+		}
+		if f&flagAnd != 0 {
+			ands++
+		}
+	}
+	return (anyOr || !m.hasOr) && ands == m.nAnd, anyOr
+}
+
+// splitTags appends the tags of a tags column (see eachTag) to buf.
+func splitTags(tagsJSON string, buf []string) ([]string, error) {
+	err := eachTag(tagsJSON, func(tag string) bool {
+		buf = append(buf, tag)
+		return true
+	})
+	return buf, err
 }
 
 var (
@@ -215,6 +250,7 @@ func tagsJSON(tags []string) string {
 // candidate is one subscriber read from a chunk.
 type candidate struct {
 	id      int64
+	mask    uint64 // its nested conditions' bits (see compileNested)
 	channel string
 	tags    string
 }
@@ -222,7 +258,7 @@ type candidate struct {
 // unpack splits a chunk packed by packedColumns, appending to recs.
 func unpack(s string, recs []candidate) ([]candidate, error) {
 	for i := 0; i < len(s); {
-		var nums [3]int64
+		var nums [4]int64
 		for k := range nums {
 			start := i
 			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -234,12 +270,12 @@ func unpack(s string, recs []candidate) ([]candidate, error) {
 			}
 			i++
 		}
-		chEnd := i + int(nums[1])
-		end := chEnd + int(nums[2])
-		if nums[1] > int64(len(s)) || nums[2] > int64(len(s)) || end > len(s) {
+		chEnd := i + int(nums[2])
+		end := chEnd + int(nums[3])
+		if nums[2] > int64(len(s)) || nums[3] > int64(len(s)) || end > len(s) {
 			return recs, errPacked
 		}
-		r := candidate{id: nums[0], channel: s[i:chEnd], tags: s[chEnd:end]}
+		r := candidate{id: nums[0], mask: uint64(nums[1]), channel: s[i:chEnd], tags: s[chEnd:end]}
 		if r.tags == "" {
 			r.tags = "[]"
 		}
@@ -249,39 +285,56 @@ func unpack(s string, recs []candidate) ([]candidate, error) {
 	return recs, nil
 }
 
-// splitColumns splits a chunk read as columns (see columnsSQL) into recs.
-// It reports false when the three lists do not each hold rows entries.
-func splitColumns(ids, channels, tags string, rows int, recs []candidate) ([]candidate, bool) {
+// splitColumns splits a chunk read as columns (see columnsSQL) into recs;
+// masks and tags may be empty (all zero, all "[]"). It reports false
+// when the lists do not each hold rows entries.
+func splitColumns(ids, channels, masks, tags string, rows int, recs []candidate) ([]candidate, bool) {
 	if rows == 0 {
 		return recs, ids == ""
 	}
 	for k := 0; k < rows; k++ {
 		var r candidate
-		i := 0
-		for i < len(ids) && ids[i] != ',' {
-			c := ids[i]
-			if c < '0' || c > '9' || i > 18 {
-				return recs, false
-			}
-			r.id = r.id*10 + int64(c-'0')
-			i++
-		}
-		if i == 0 || (i == len(ids)) != (k == rows-1) {
+		var ok bool
+		last := k == rows-1
+		if r.id, ids, ok = cutNumber(ids, last); !ok {
 			return recs, false
 		}
-		ids = ids[min(i+1, len(ids)):]
-		var ok bool
-		if r.channel, channels, ok = cutField(channels, k == rows-1); !ok {
+		if masks != "" {
+			var m int64
+			if m, masks, ok = cutNumber(masks, last); !ok {
+				return recs, false
+			}
+			r.mask = uint64(m)
+		}
+		if r.channel, channels, ok = cutField(channels, last); !ok {
 			return recs, false
 		}
 		if tags == "" {
 			r.tags = "[]"
-		} else if r.tags, tags, ok = cutField(tags, k == rows-1); !ok {
+		} else if r.tags, tags, ok = cutField(tags, last); !ok {
 			return recs, false
 		}
 		recs = append(recs, r)
 	}
 	return recs, true
+}
+
+// cutNumber takes the next ","-separated decimal of s; last says it must
+// be the final one.
+func cutNumber(s string, last bool) (n int64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && s[i] != ',' {
+		c := s[i]
+		if c < '0' || c > '9' || i > 18 {
+			return 0, s, false
+		}
+		n = n*10 + int64(c-'0')
+		i++
+	}
+	if i == 0 || (i == len(s)) != last {
+		return 0, s, false
+	}
+	return n, s[min(i+1, len(s)):], true
 }
 
 // cutField takes the next char(30)-separated field of s; last says it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/heraldpush/herald/internal/store"
 )
@@ -88,7 +89,9 @@ func TestChannelWithSeparator(t *testing.T) {
 		}
 		want = append(want, store.Recipient{ID: res.Subscriber.ID, Channel: ch})
 	}
-	for _, a := range []store.Audience{{}, {Tags: []string{"x", "z"}}, {TagsAnd: []string{"y"}}, {TagsNot: []string{"z"}, Tags: []string{"y"}}} {
+	nested := store.Audience{AnyOf: []store.Audience{{Languages: []string{"zz"}}, {Tags: []string{"x"}, ActiveSince: time.Unix(0, 0)}},
+		NoneOf: []store.Audience{{Tags: []string{"z"}}}} // masks in the packed form
+	for _, a := range []store.Audience{{}, {Tags: []string{"x", "z"}}, {TagsAnd: []string{"y"}}, {TagsNot: []string{"z"}, Tags: []string{"y"}}, nested} {
 		got, err := s.AudiencePage(ctx, "a", a, 0, 10)
 		if err != nil || !slices.Equal(got, want) {
 			t.Errorf("AudiencePage(%+v) = %+v, %v; want %+v", a, got, err, want)
@@ -97,23 +100,31 @@ func TestChannelWithSeparator(t *testing.T) {
 }
 
 func TestSplitColumns(t *testing.T) {
-	recs, ok := splitColumns("1,22,333", "a\x1eb\x1ec", "[]\x1e[\"x\"]\x1e[]", 3, nil)
-	want := []candidate{{1, "a", "[]"}, {22, "b", `["x"]`}, {333, "c", "[]"}}
+	recs, ok := splitColumns("1,22,333", "a\x1eb\x1ec", "", "[]\x1e[\"x\"]\x1e[]", 3, nil)
+	want := []candidate{{1, 0, "a", "[]"}, {22, 0, "b", `["x"]`}, {333, 0, "c", "[]"}}
 	if !ok || !slices.Equal(recs, want) {
 		t.Errorf("splitColumns = %v, %v; want %v", recs, ok, want)
+	}
+	recs, ok = splitColumns("1,22", "a\x1eb", "5,0", "", 2, nil)
+	want = []candidate{{1, 5, "a", "[]"}, {22, 0, "b", "[]"}}
+	if !ok || !slices.Equal(recs, want) {
+		t.Errorf("splitColumns with masks = %v, %v; want %v", recs, ok, want)
 	}
 	for _, c := range []struct {
 		ids, chs, tags string
 		rows           int
+		masks          string
 	}{
-		{"1,2", "a\x1eb\x1ec", "", 2}, // a channel too many
-		{"1,2", "a", "", 2},           // one too few
-		{"1,2,3", "a\x1eb", "", 2},    // an id too many
-		{"1,x", "a\x1eb", "", 2},      // not a number
-		{"1,2", "a\x1eb", "[]", 2},    // tags too few
-		{"", "", "", 1},
+		{"1,2", "a\x1eb\x1ec", "", 2, ""}, // a channel too many
+		{"1,2", "a", "", 2, ""},           // one too few
+		{"1,2,3", "a\x1eb", "", 2, ""},    // an id too many
+		{"1,x", "a\x1eb", "", 2, ""},      // not a number
+		{"1,2", "a\x1eb", "[]", 2, ""},    // tags too few
+		{"", "", "", 1, ""},
+		{"1,2", "a\x1eb", "", 2, "1"},     // masks too few
+		{"1,2", "a\x1eb", "", 2, "1,2,3"}, // masks too many
 	} {
-		if _, ok := splitColumns(c.ids, c.chs, c.tags, c.rows, nil); ok {
+		if _, ok := splitColumns(c.ids, c.chs, c.masks, c.tags, c.rows, nil); ok {
 			t.Errorf("splitColumns(%q, %q, %q, %d) accepted it", c.ids, c.chs, c.tags, c.rows)
 		}
 	}
