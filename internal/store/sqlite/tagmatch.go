@@ -70,7 +70,7 @@ func (m *tagMatcher) match(tagsJSON string) (ok, orHit bool, err error) {
 		if f&flagAnd != 0 {
 			ands++
 		}
-		return true
+		return !(anyOr && m.orOnly) // an OR list alone is settled by one hit
 	})
 	return err == nil && !not && (anyOr || !m.hasOr) && ands == m.nAnd, anyOr, err
 }
