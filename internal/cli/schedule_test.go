@@ -2,7 +2,9 @@ package cli_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,5 +100,17 @@ func TestDedupSendsOnce(t *testing.T) {
 	// more can arrive for app A.
 	if got := tp.Count(); got != 3 {
 		t.Errorf("%d pushes, want 3", got)
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metrics := string(raw)
+	for _, want := range []string{`herald_messages_total{kind="new"} 2`, `herald_messages_total{kind="duplicate"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

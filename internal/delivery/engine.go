@@ -279,6 +279,7 @@ func (e *Engine) Submit(ctx context.Context, m store.Message) (store.Message, bo
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("delivery: submit: %w", err)
 	}
+	e.o.Observer.Message(!created)
 	if created && msg.State == store.StateQueued {
 		e.wake.wake(ctx, queueFanout) // committed: the fanout can start now
 	}

@@ -41,6 +41,9 @@ type Observer interface {
 	Push(channel, outcome string, took time.Duration)
 	Delivered(channel string, delay time.Duration)
 	Retry(channel, reason string)
+	// Message counts a submitted message; duplicate when its dedup id
+	// matched an earlier message and nothing new was stored.
+	Message(duplicate bool)
 }
 
 type noObserver struct{}
@@ -48,3 +51,4 @@ type noObserver struct{}
 func (noObserver) Push(string, string, time.Duration) {}
 func (noObserver) Delivered(string, time.Duration)    {}
 func (noObserver) Retry(string, string)               {}
+func (noObserver) Message(bool)                       {}
