@@ -3,21 +3,42 @@ package sdk
 import (
 	"bytes"
 	"crypto/sha256"
-	_ "embed" // the SDK's JavaScript
+	"embed"
 	"encoding/hex"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"strings"
 	"time"
 )
 
 // The SDK's JavaScript. go:embed needs package variables; they are read
-// once, by newAssets, and never changed.
+// once, by newAssets, and never changed. herald.js is written in parts by
+// responsibility (herald/*.js, each a complete script) and served as one
+// file, the parts concatenated in name order (jstest loads it the same way).
 var (
-	//go:embed herald.js
-	heraldJS []byte
+	//go:embed herald/*.js
+	heraldParts embed.FS
 	//go:embed herald-sw.js
 	heraldSWJS []byte
 )
+
+// heraldJS is the served herald.js: the parts of herald/ in name order.
+func heraldJS() []byte {
+	names, err := fs.Glob(heraldParts, "herald/*.js") // sorted
+	if err != nil || len(names) == 0 {
+		panic(fmt.Sprintf("sdk: no embedded herald/*.js parts (%v)", err)) // the build embeds them
+	}
+	var b bytes.Buffer
+	for _, n := range names {
+		part, _ := heraldParts.ReadFile(n)
+		b.Write(part)
+		if !bytes.HasSuffix(part, []byte("\n")) {
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
 
 // Cache lifetimes. The plain names are revalidated (ETag) so a new Herald
 // reaches browsers soon; the worker always, since browsers cache imported
@@ -42,7 +63,7 @@ func newAssets() []asset {
 	for _, f := range []struct {
 		name string
 		body []byte
-	}{{"herald.js", heraldJS}, {"herald-sw.js", heraldSWJS}} {
+	}{{"herald.js", heraldJS()}, {"herald-sw.js", heraldSWJS}} {
 		sum := sha256.Sum256(f.body)
 		h := hex.EncodeToString(sum[:])[:12]
 		out = append(out, asset{name: f.name, hashed: strings.TrimSuffix(f.name, ".js") + "." + h + ".js", body: f.body, etag: `"` + h + `"`})

@@ -3,7 +3,10 @@
 // The JavaScript is two hand-written files embedded in the binary:
 // herald.js (the page's SDK: subscribe with the guide's six steps, tags,
 // alias, language and time zone setters, getNotificationToken and
-// executeWhenAppReady with a native-app bridge) and herald-sw.js (the
+// executeWhenAppReady with a native-app bridge), kept as parts by
+// responsibility in herald/ (1-helpers.js: constants, errors and pure
+// helpers; 2-sdk.js: the Herald object) and served concatenated in name
+// order, and herald-sw.js (the
 // service worker: show, hand data messages to pages, report received and
 // clicked, resubscribe). Each is served at /sdk/<name> (revalidated with an
 // ETag) and at a content-hashed name /sdk/<name-without-.js>.<hash>.js

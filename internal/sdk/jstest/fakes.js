@@ -8,6 +8,10 @@ const vm = require('node:vm');
 
 const SDK_DIR = path.join(__dirname, '..');
 const source = (name) => fs.readFileSync(path.join(SDK_DIR, name), 'utf8');
+// herald.js as Herald serves it: the parts in herald/, in name order
+// (internal/sdk/assets.go).
+const heraldJS = () => fs.readdirSync(path.join(SDK_DIR, 'herald')).filter((n) => n.endsWith('.js')).sort()
+  .map((n) => { const s = source(path.join('herald', n)); return s.endsWith('\n') ? s : s + '\n'; }).join('');
 
 const HERALD = 'https://herald.example';
 const SITE = 'https://site.example';
@@ -200,7 +204,7 @@ function loadPage(opts = {}) {
   if (opts.native) win.HeraldNative = opts.native;
   win.window = win;
   vm.createContext(win);
-  vm.runInContext(source('herald.js'), win, {filename: 'herald.js'});
+  vm.runInContext(heraldJS(), win, {filename: 'herald.js'});
   return {win, Herald: win.Herald, herald, pm, reg, registered};
 }
 
@@ -272,4 +276,4 @@ function pushData(v) {
   return {text: () => text, json: () => JSON.parse(text)};
 }
 
-module.exports = {HERALD, SITE, VAPID, VAPID2, fakeIndexedDB, fakeSubscription, fakeHerald, fakeNotification, loadPage, loadWorker, fakePage, pushData};
+module.exports = {HERALD, SITE, VAPID, VAPID2, heraldJS, fakeIndexedDB, fakeSubscription, fakeHerald, fakeNotification, loadPage, loadWorker, fakePage, pushData};

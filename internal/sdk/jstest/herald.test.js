@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const vm = require('node:vm');
-const {HERALD, SITE, VAPID, VAPID2, fakeIndexedDB, fakeSubscription, fakeNotification, loadPage} = require('./fakes.js');
+const {HERALD, SITE, VAPID, VAPID2, heraldJS, fakeIndexedDB, fakeSubscription, fakeNotification, loadPage} = require('./fakes.js');
 
 /** Asserts that p rejects with a HeraldError of code (and message part). */
 async function rejectsWith(p, code, part) {
@@ -115,7 +115,7 @@ test('a wrapper\'s own globals are not replaced', () => {
   const ctx = Object.assign(vmCtx, win, {getNotificationToken: mine, executeWhenAppReady: mine});
   ctx.window = ctx;
   vm.createContext(ctx);
-  vm.runInContext(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'herald.js'), 'utf8'), ctx);
+  vm.runInContext(heraldJS(), ctx);
   assert.equal(ctx.getNotificationToken, mine);
   assert.equal(ctx.executeWhenAppReady, mine);
 });
@@ -438,4 +438,10 @@ test('executeWhenAppReady', async (t) => {
     const {win} = loadPage();
     await rejectsWith(win.executeWhenAppReady('x'), 'bad-argument');
   });
+});
+
+test('loading herald.js leaves no trace of its parts on the page', () => {
+  const {win} = loadPage();
+  assert.equal(vm.runInContext('typeof __heraldParts', win), 'undefined');
+  assert.equal(vm.runInContext('typeof Herald._internals.checkTags', win), 'function');
 });
