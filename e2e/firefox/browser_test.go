@@ -22,8 +22,12 @@ const firefoxBinary = "firefox-esr"
 // alerts.useSystemBackend off, because the system backend (libnotify over
 // D-Bus) is not there and showNotification() then fails with
 // NS_ERROR_FAILURE, while Firefox's own alerts work headless; then
-// everything that would call home or wait on the network turned off, and
-// no spare content process started (a busy 2-core CI machine feels it).
+// everything that would call home or wait on the network turned off;
+// network.manage-offline-status off, because in a namespace with only
+// loopback Firefox could decide it was offline and its push client then
+// refused to subscribe ("Error retrieving push subscription", 3 of 12
+// quick local runs); and no spare content process started (a busy 2-core
+// CI machine feels it).
 // %q is testpush's WebSocket URL.
 const profilePrefs = `user_pref("dom.push.serverURL", %q);
 user_pref("dom.push.testing.allowInsecureServerURL", true);
@@ -43,6 +47,7 @@ user_pref("datareporting.policy.dataSubmissionEnabled", false);
 user_pref("datareporting.healthreport.uploadEnabled", false);
 user_pref("network.captive-portal-service.enabled", false);
 user_pref("network.connectivity-service.enabled", false);
+user_pref("network.manage-offline-status", false);
 user_pref("browser.safebrowsing.update.enabled", false);
 user_pref("browser.shell.checkDefaultBrowser", false);
 user_pref("browser.startup.homepage_override.mstone", "ignore");
