@@ -76,6 +76,7 @@ type Service struct {
 	store  store.Apps
 	sealer *secret.Sealer
 	now    func() time.Time
+	creds  *credCache
 }
 
 // New returns a Service over st that seals private keys with sealer.
@@ -83,7 +84,7 @@ func New(st store.Apps, sealer *secret.Sealer, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, sealer: sealer, now: now}
+	return &Service{store: st, sealer: sealer, now: now, creds: newCredCache(now)}
 }
 
 // Create makes an app named name with fresh credentials and returns them.
@@ -126,7 +127,9 @@ func (s *Service) Rotate(ctx context.Context, id string, k Kind) (Credentials, e
 	if err := s.fresh(&a, &c, k); err != nil {
 		return Credentials{}, err
 	}
-	if err := s.store.UpdateApp(ctx, a); err != nil {
+	err = s.store.UpdateApp(ctx, a)
+	s.creds.forget() // even on error: the update may have happened
+	if err != nil {
 		return Credentials{}, fmt.Errorf("apps: rotate %s of %s: %w", k, id, err)
 	}
 	return c, nil
@@ -203,12 +206,9 @@ func (s *Service) ByEngageLab(ctx context.Context, appKey, masterSecret string) 
 	if appKey == "" || masterSecret == "" {
 		return store.App{}, ErrUnauthorized
 	}
-	a, err := s.store.AppByCredential(ctx, store.CredEngageLabAppKey, []byte(appKey))
-	if errors.Is(err, store.ErrNotFound) {
-		return store.App{}, ErrUnauthorized
-	}
+	a, err := s.byCredential(ctx, store.CredEngageLabAppKey, []byte(appKey))
 	if err != nil {
-		return store.App{}, fmt.Errorf("apps: find by EngageLab AppKey: %w", err)
+		return store.App{}, err
 	}
 	if !secret.Equal(masterSecret, a.EngageLabSecretHash) {
 		return store.App{}, ErrUnauthorized
@@ -220,13 +220,24 @@ func (s *Service) byHash(ctx context.Context, kind store.CredentialKind, value s
 	if value == "" {
 		return store.App{}, ErrUnauthorized
 	}
-	a, err := s.store.AppByCredential(ctx, kind, secret.Hash(value))
+	return s.byCredential(ctx, kind, secret.Hash(value))
+}
+
+// byCredential finds the app owning a credential, from the cache when it
+// was found less than CredentialTTL ago.
+func (s *Service) byCredential(ctx context.Context, kind store.CredentialKind, value []byte) (store.App, error) {
+	k := credKey{kind: kind, value: string(value)}
+	if a, ok := s.creds.get(k); ok {
+		return a, nil
+	}
+	a, err := s.store.AppByCredential(ctx, kind, value)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.App{}, ErrUnauthorized
 	}
 	if err != nil {
 		return store.App{}, fmt.Errorf("apps: find by %s: %w", kind, err)
 	}
+	s.creds.put(k, a)
 	return a, nil
 }
 

@@ -54,7 +54,9 @@ func (s *Service) SetVAPID(ctx context.Context, id string, v VAPIDSettings) (VAP
 	if v.Subject != "" {
 		a.VAPIDSubject = v.Subject
 	}
-	if err := s.store.UpdateApp(ctx, a); err != nil {
+	err = s.store.UpdateApp(ctx, a)
+	s.creds.forget() // even on error: the update may have happened
+	if err != nil {
 		return VAPIDInfo{}, fmt.Errorf("apps: set VAPID of %s: %w", id, err)
 	}
 	return VAPIDInfo{App: a.ID, PublicKey: webpush.EncodeBase64(a.VAPIDPublicKey), Subject: a.VAPIDSubject}, nil
