@@ -109,10 +109,11 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 
-	db, err := sql.Open("sqlite", dsn(path, o.BusyTimeout))
+	connector, err := newCachingConnector(dsn(path, o.BusyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db := sql.OpenDB(connector) // every connection caches its statements (stmtcache.go)
 	db.SetMaxOpenConns(o.MaxOpenConns)
 	// Keep every connection: opening one re-runs the pragmas and throws
 	// away its page cache and prepared statements.
