@@ -1,9 +1,7 @@
 package testpush
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,30 +121,4 @@ func (s *Server) pickFault(id string) *Behavior {
 		}
 	}
 	return nil
-}
-
-// inject applies b and reports whether it answered the request.
-func (s *Server) inject(w http.ResponseWriter, r *http.Request, b *Behavior) bool {
-	if b.Delay > 0 {
-		t := time.NewTimer(b.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			s.reject(w, reasonInjected, http.StatusServiceUnavailable, fmt.Errorf("request ended during injected delay: %w", r.Context().Err()))
-			return true
-		case <-s.done:
-			s.reject(w, reasonInjected, http.StatusServiceUnavailable, fmt.Errorf("server closed during injected delay"))
-			return true
-		}
-	}
-	if b.Status < 400 {
-		return false
-	}
-	if b.RetryAfter > 0 {
-		secs := (b.RetryAfter + time.Second - 1) / time.Second
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
-	}
-	s.reject(w, reasonInjected, b.Status, fmt.Errorf("injected failure: %d %s", b.Status, http.StatusText(b.Status)))
-	return true
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/heraldpush/herald/internal/webpush"
 )
 
 const (
@@ -36,95 +35,46 @@ type pushHeaders struct {
 	topic   string
 }
 
-// handlePush is POST /wpush/{id}: the RFC 8030 push endpoint.
+// handlePush is POST /wpush/{id} on net/http's servers (HTTP/1.1, and
+// HTTP/2 with Options.StdHTTP2): the transport around the push core.
 func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
 	id := r.PathValue("id")
-	if b := s.pickFault(id); b != nil && s.inject(w, r, b) {
-		return
-	}
-	e, recv := s.subs.lookup(id)
-	if e == nil {
-		s.reject(w, reasonNotFound, 0, fmt.Errorf("no subscription %q", id))
-		return
-	}
-	if e.gone.Load() {
-		s.reject(w, reasonGone, 0, fmt.Errorf("subscription %q was removed", id))
-		return
-	}
-	h, rs, err := parsePushHeaders(r.Header)
-	if err != nil {
-		s.reject(w, rs, 0, err)
-		return
-	}
-	if rs, err := s.verifyVAPID(r.Header.Get("Authorization"), recv.appKey); err != nil {
-		s.reject(w, rs, 0, err)
-		return
-	}
-	body, rs, err := readBody(r)
-	if err != nil {
-		s.reject(w, rs, 0, err)
-		return
-	}
-	msg := Message{
-		Subscription: id,
-		Body:         body,
-		TTL:          h.ttl,
-		Urgency:      h.urgency,
-		Topic:        h.topic,
-		Received:     s.now(),
-	}
-	if len(body) > 0 && recv.priv != nil && s.shouldDecrypt() {
-		pt, err := webpush.Decrypt(body, recv.priv, recv.auth)
-		if err != nil {
-			s.reject(w, reasonDecrypt, 0, fmt.Errorf("decrypt payload: %w", err))
-			return
-		}
-		msg.Payload, msg.Decrypted = pt, true
-		s.decrypted.Add(1)
-	}
-	msg.ID = id + "-" + strconv.FormatUint(s.msgSeq.Add(1), 10)
-	if recv.channel != nil {
-		if err := s.forward(recv.channel, msg); err != nil {
-			s.reject(w, reasonQueueFull, 0, err)
+	b := s.beginPush(id)
+	if b != nil && b.Delay > 0 {
+		if a, done := s.delayPush(r.Context(), b); done {
+			a.writeHTTP(w, s.base)
 			return
 		}
 	}
-	e.count.Add(1)
-	if s.o.Record {
-		e.record(msg)
+	q := pushReq{id: id, fields: headerFields(r.Header)}
+	if b == nil || b.Status < 400 {
+		q.body, q.bodyRs, q.bodyErr = readBody(r)
 	}
-	if s.o.OnAccept != nil {
-		s.o.OnAccept(msg.Received)
-	}
-	s.accepted.Add(1)
-	w.Header().Set("Location", s.base+"/m/"+msg.ID)
-	w.Header().Set("TTL", strconv.Itoa(h.ttl))
-	w.WriteHeader(http.StatusCreated)
+	a := s.push(&q, b)
+	a.writeHTTP(w, s.base)
 }
 
 // parsePushHeaders checks TTL, Urgency and Topic (RFC 8030 section 5).
-func parsePushHeaders(hd http.Header) (pushHeaders, reason, error) {
+func parsePushHeaders(f *pushFields) (pushHeaders, reason, error) {
 	var h pushHeaders
-	ttl := hd.Values("TTL")
-	if len(ttl) == 0 {
+	if f.ttl.n == 0 {
 		return h, reasonNoTTL, errors.New("missing TTL header (RFC 8030 section 5.2)")
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(ttl[0]))
-	if err != nil || n < 0 || len(ttl) > 1 {
-		return h, reasonBadTTL, fmt.Errorf("TTL %q is not one non-negative integer", strings.Join(ttl, ","))
+	n, err := strconv.Atoi(strings.TrimSpace(f.ttl.first))
+	if err != nil || n < 0 || f.ttl.n > 1 {
+		return h, reasonBadTTL, fmt.Errorf("TTL %q is not one non-negative integer", f.ttl.joined)
 	}
 	h.ttl = min(n, MaxTTL)
-	if u, ok := hd["Urgency"]; ok {
-		h.urgency = strings.Join(u, ",")
+	if f.urgency.n > 0 {
+		h.urgency = f.urgency.joined
 		switch h.urgency {
 		case "very-low", "low", "normal", "high":
 		default:
 			return h, reasonBadUrgency, fmt.Errorf("urgency %q is not very-low, low, normal or high", h.urgency)
 		}
 	}
-	if t, ok := hd["Topic"]; ok {
-		h.topic = strings.Join(t, ",")
+	if f.topic.n > 0 {
+		h.topic = f.topic.joined
 		if err := checkTopic(h.topic); err != nil {
 			return h, reasonBadTopic, err
 		}
@@ -147,9 +97,8 @@ func checkTopic(t string) error {
 	return nil
 }
 
-// readBody reads at most MaxBody bytes and, for a non-empty body, checks
-// the content coding and the aes128gcm framing. An empty body is a push
-// without payload, which RFC 8030 allows.
+// readBody reads at most MaxBody+1 bytes of a net/http request's body; a
+// body over MaxBody is refused with 413.
 func readBody(r *http.Request) ([]byte, reason, error) {
 	if r.ContentLength > MaxBody {
 		return nil, reasonTooLarge, fmt.Errorf("body is %d bytes, over %d", r.ContentLength, MaxBody)
@@ -161,16 +110,23 @@ func readBody(r *http.Request) ([]byte, reason, error) {
 	if len(body) > MaxBody {
 		return nil, reasonTooLarge, fmt.Errorf("body is over %d bytes", MaxBody)
 	}
+	return body, 0, nil
+}
+
+// checkBody checks a non-empty body's content coding and aes128gcm
+// framing. An empty body is a push without payload, which RFC 8030
+// allows.
+func checkBody(body []byte, contentEncoding string) (reason, error) {
 	if len(body) == 0 {
-		return body, 0, nil
+		return 0, nil
 	}
-	if ce := r.Header.Get("Content-Encoding"); !strings.EqualFold(strings.TrimSpace(ce), "aes128gcm") {
-		return nil, reasonBadEncoding, fmt.Errorf("Content-Encoding %q, want aes128gcm (RFC 8291)", ce)
+	if !strings.EqualFold(strings.TrimSpace(contentEncoding), "aes128gcm") {
+		return reasonBadEncoding, fmt.Errorf("Content-Encoding %q, want aes128gcm (RFC 8291)", contentEncoding)
 	}
 	if err := checkFraming(body); err != nil {
-		return nil, reasonBadBody, err
+		return reasonBadBody, err
 	}
-	return body, 0, nil
+	return 0, nil
 }
 
 // checkFraming checks what can be checked without the receiver's private

@@ -14,21 +14,6 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// reject counts a refused push under rs and answers it. status 0 means
-// the reason's own status. The message goes to the sender: a test push
-// service should say exactly what was wrong.
-func (s *Server) reject(w http.ResponseWriter, rs reason, status int, err error) {
-	s.rejected[rs].Add(1)
-	if status == 0 {
-		status = reasons[rs].status
-	}
-	var b errorBody
-	b.Error.Code = reasons[rs].code
-	b.Error.Message = err.Error()
-	s.log.Debug("push refused", slog.String("code", b.Error.Code), slog.Int("status", status), slog.Any("err", err))
-	s.writeJSON(w, status, b)
-}
-
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
