@@ -134,6 +134,10 @@ type Messages interface {
 	// nothing is written, enqueue does not run, and the existing message is
 	// returned with created false; this holds for concurrent calls too (one
 	// creates, the others get its message). Dedup ids are per app.
+	// When m.FanoutDone is set, the caller has resolved the whole audience
+	// itself and enqueues its batches in enqueue: the message is stored
+	// sending, with its fanout complete, m.FanoutCursor and m.Targeted
+	// (at least 1) as given, and becomes done as its outcomes arrive.
 	CreateMessage(ctx context.Context, m Message, enqueue NewMessageFunc) (msg Message, created bool, err error)
 	// Message returns one of the app's messages.
 	Message(ctx context.Context, appID string, id int64) (Message, error)

@@ -93,12 +93,20 @@ func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue stor
 	var created bool
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		created = true
+		// A caller that resolved the audience itself (m.FanoutDone) stores
+		// the complete fanout, sending.
+		state, cursor, targeted := m.State, int64(0), int64(0)
+		if m.FanoutDone {
+			state, cursor, targeted = store.StateSending, m.FanoutCursor, m.Targeted
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (app_id, state, audience, content, ttl_ms, urgency, topic,
-			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args, local_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args, local_time,
+			fanout_cursor, fanout_done, targeted)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			ON CONFLICT (app_id, dedup_id) DO NOTHING RETURNING id`,
-			m.AppID, string(m.State), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
+			m.AppID, string(state), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
 			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs), m.LocalTime,
+			cursor, m.FanoutDone, targeted,
 		).Scan(&m.ID)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The dedup id is taken (by a committed message).

@@ -118,11 +118,19 @@ func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue stor
 				return err
 			}
 		}
+		// A caller that resolved the audience itself (m.FanoutDone) stores
+		// the complete fanout, sending.
+		state, cursor, targeted := m.State, int64(0), int64(0)
+		if m.FanoutDone {
+			state, cursor, targeted = store.StateSending, m.FanoutCursor, m.Targeted
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO messages (app_id, state, audience, content, ttl_ms, urgency, topic,
-			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args, local_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			m.AppID, string(m.State), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
+			spread_seconds, send_at, created_at, dedup_id, request_id, custom_args, local_time,
+			fanout_cursor, fanout_done, targeted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			m.AppID, string(state), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
 			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs), m.LocalTime,
+			cursor, boolInt(m.FanoutDone), targeted,
 		).Scan(&m.ID)
 		if err != nil {
 			return classify(err)

@@ -166,6 +166,34 @@ func testFanout(t *testing.T, open func(*testing.T) store.Store) {
 		}
 	})
 
+	// The engine resolves a small audience itself and creates the message
+	// with its fanout complete and its batch enqueued in the same
+	// transaction; the message is then done once its outcomes are in.
+	t.Run("CreatedWithFanoutDone", func(t *testing.T) {
+		s := open(t)
+		newApp(t, s, "a")
+		a, b := mustUpsert(t, s, webpush("a", 1)), mustUpsert(t, s, webpush("a", 2))
+		in := newMessage("a")
+		in.FanoutDone, in.FanoutCursor, in.Targeted = true, b.ID, 2
+		var log enqueueLog
+		m, created, err := s.CreateMessage(t.Context(), in, log.newFunc(nil))
+		if err != nil || !created || log.count() != 1 {
+			t.Fatalf("CreateMessage with the fanout done = created %v, %v, %d enqueues; want created and one", created, err, log.count())
+		}
+		for _, got := range []store.Message{m, mustMessage(t, s, "a", m.ID)} {
+			if got.State != store.StateSending || !got.FanoutDone || got.FanoutCursor != b.ID || got.Targeted != 2 {
+				t.Errorf("state %s done %v cursor %d targeted %d; want sending true %d 2", got.State, got.FanoutDone, got.FanoutCursor, got.Targeted, b.ID)
+			}
+		}
+		if got := record(t, s, "a", m.ID, store.Outcome{SubscriberID: a.ID, Result: store.ResultSent}); got.State != store.StateSending {
+			t.Errorf("one of two outcomes in: state %s, want sending", got.State)
+		}
+		got := record(t, s, "a", m.ID, store.Outcome{SubscriberID: b.ID, Result: store.ResultSent})
+		if got.State != store.StateDone || got.Sent != 2 || got.FinishedAt.IsZero() {
+			t.Errorf("both outcomes in: state %s sent %d finished %v; want done, 2, a time", got.State, got.Sent, got.FinishedAt)
+		}
+	})
+
 	t.Run("CancelledStaysCancelled", func(t *testing.T) {
 		s := open(t)
 		newApp(t, s, "a")
