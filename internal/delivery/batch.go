@@ -13,8 +13,8 @@ import (
 
 // sendBatch pushes to subs with up to BatchConcurrency sends in flight,
 // recording outcomes as they come.
-func (e *Engine) sendBatch(ctx context.Context, m store.Message, c Content, a deliverArgs, subs []store.Subscriber) error {
-	rec := &recorder{e: e, m: m, args: a}
+func (e *Engine) sendBatch(ctx context.Context, m store.Message, c Content, a deliverArgs, queue string, subs []store.Subscriber) error {
+	rec := &recorder{e: e, m: m, args: a, queue: queue}
 	pusher := e.pushers[a.Channel]
 	payloads := payloadCache{c: c, id: m.ID}
 	if a.Channel == store.ChannelWebPush && e.o.Tracking != nil && len(c.Raw) == 0 {
@@ -192,9 +192,10 @@ func (p *payloadCache) get(lang string) ([]byte, error) {
 // recorder buffers outcomes and writes them in batches, enqueueing a
 // retry job for the retrying ones in the same transaction.
 type recorder struct {
-	e    *Engine
-	m    store.Message
-	args deliverArgs
+	e     *Engine
+	m     store.Message
+	args  deliverArgs
+	queue string // the batch's queue, where its retry job goes too
 
 	mu      sync.Mutex
 	pending []outcome
@@ -244,7 +245,7 @@ func (r *recorder) flush(ctx context.Context, final bool) error {
 	if len(retryIDs) > 0 {
 		a := deliverArgs{AppID: r.args.AppID, MessageID: r.args.MessageID, Channel: r.args.Channel, IDs: retryIDs, Attempt: r.args.Attempt + 1, LocalAt: r.args.LocalAt}
 		enqueue = func(ctx context.Context, tx *sql.Tx) error {
-			_, err := r.e.river.InsertTx(ctx, tx, a, &river.InsertOpts{Queue: queueFor(a.Channel), ScheduledAt: retryAt})
+			_, err := r.e.river.InsertTx(ctx, tx, a, &river.InsertOpts{Queue: r.retryQueue(), Priority: priorityLater, ScheduledAt: retryAt})
 			return err
 		}
 	}
@@ -259,4 +260,14 @@ func (r *recorder) flush(ctx context.Context, final bool) error {
 		return err
 	}
 	return nil
+}
+
+// retryQueue is where the batch's retry job goes: its own queue, so that
+// an express batch's retries stay express; a throttled batch's go to
+// the channel's queue, since they are not paced.
+func (r *recorder) retryQueue() string {
+	if r.queue == "" || r.queue == queuePaced {
+		return queueFor(r.args.Channel)
+	}
+	return r.queue
 }

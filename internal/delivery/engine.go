@@ -25,9 +25,14 @@ type Options struct {
 	BatchConcurrency int                   // sends in flight per batch job (64)
 	Workers          map[store.Channel]int // batch jobs at once per channel (4)
 	FanoutWorkers    int                   // fanouts at once (2)
-	MaxAttempts      int                   // tries per recipient before it fails (8)
-	BackoffBase      time.Duration         // first retry delay, doubled each time (1s)
-	BackoffMax       time.Duration         // longest retry delay (10m)
+	// ExpressWorkers is how many batches of small messages (whole
+	// audience in one batch, see express.go) run at once, beside the
+	// channels' workers (32). Most are one push, so they spend their time
+	// waiting on the push service.
+	ExpressWorkers int
+	MaxAttempts    int           // tries per recipient before it fails (8)
+	BackoffBase    time.Duration // first retry delay, doubled each time (1s)
+	BackoffMax     time.Duration // longest retry delay (10m)
 	// PollInterval is how often the engine's queues look for jobs that no
 	// wake announced: scheduled jobs coming due and other nodes' jobs. The
 	// engine wakes its queues itself after committing jobs (see wake.go),
@@ -78,6 +83,7 @@ func (o *Options) defaults() {
 	def(&o.FlushEvery, 100)
 	def(&o.BatchConcurrency, 64)
 	def(&o.FanoutWorkers, 2)
+	def(&o.ExpressWorkers, 32)
 	def(&o.MaxAttempts, 8)
 	defD(&o.FlushInterval, 200*time.Millisecond)
 	defD(&o.BackoffBase, time.Second)
@@ -127,8 +133,9 @@ func New(ctx context.Context, st store.Store, db *sql.DB, driver riverdriver.Dri
 	}
 	poll := o.PollInterval
 	queues := map[string]river.QueueConfig{
-		queueFanout: {MaxWorkers: o.FanoutWorkers, FetchPollInterval: poll},
-		queuePaced:  {MaxWorkers: 16, FetchPollInterval: poll},
+		queueFanout:  {MaxWorkers: o.FanoutWorkers, FetchPollInterval: poll},
+		queuePaced:   {MaxWorkers: 16, FetchPollInterval: poll},
+		queueExpress: {MaxWorkers: o.ExpressWorkers, FetchPollInterval: poll},
 	}
 	for _, ch := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
 		n := o.Workers[ch]
@@ -256,9 +263,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 // Submit stores m (state queued, or scheduled when SendAt is in the future)
-// and its fanout job in one transaction. When m.DedupID repeats one of the
-// app's earlier messages, nothing is stored and that message is returned
-// with created false.
+// and its fanout job in one transaction. A message sent now to a few
+// listed registration ids or aliases is resolved here instead, and
+// stored with its batch jobs on the express queue (express.go). When
+// m.DedupID repeats one of the app's earlier messages, nothing is stored
+// and that message is returned with created false.
 func (e *Engine) Submit(ctx context.Context, m store.Message) (store.Message, bool, error) {
 	now := e.o.Now().UTC().Truncate(time.Millisecond)
 	m.CreatedAt = now
@@ -266,22 +275,33 @@ func (e *Engine) Submit(ctx context.Context, m store.Message) (store.Message, bo
 		m.SendAt = now
 	}
 	m.State = store.StateQueued
+	m.FanoutDone, m.FanoutCursor, m.Targeted = false, 0, 0
 	var opts river.InsertOpts
 	opts.Queue = queueFanout
 	if m.SendAt.After(now) {
 		m.State = store.StateScheduled
 		opts.ScheduledAt = m.SendAt
 	}
-	msg, created, err := e.store.CreateMessage(ctx, m, func(ctx context.Context, tx *sql.Tx, id int64) error {
+	enqueue := func(ctx context.Context, tx *sql.Tx, id int64) error {
 		_, err := e.river.InsertTx(ctx, tx, fanoutArgs{AppID: m.AppID, MessageID: id}, &opts)
 		return err
-	})
+	}
+	wake := []string{queueFanout}
+	if page := e.resolveSmall(ctx, m); page != nil {
+		m.FanoutDone, m.FanoutCursor, m.Targeted = true, page[len(page)-1].ID, int64(len(page))
+		enqueue = func(ctx context.Context, tx *sql.Tx, id int64) error {
+			m.ID = id
+			return e.enqueueExpress(ctx, tx, m, page)
+		}
+		wake = []string{queueExpress}
+	}
+	msg, created, err := e.store.CreateMessage(ctx, m, enqueue)
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("delivery: submit: %w", err)
 	}
 	e.o.Observer.Message(!created)
-	if created && msg.State == store.StateQueued {
-		e.wake.wake(ctx, queueFanout) // committed: the fanout can start now
+	if created && msg.State != store.StateScheduled {
+		e.wake.wake(ctx, wake...) // committed: the fanout or the batches can start now
 	}
 	return msg, created, nil
 }

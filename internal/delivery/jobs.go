@@ -88,11 +88,12 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 			next = page[len(page)-1].ID
 		}
 		w := e.window(m, enqueued, int64(len(page)), total)
+		place := placeOf(cursor == 0, done, w)
 		m, err = e.store.AdvanceFanout(ctx, a.AppID, a.MessageID, next, int64(len(page)), done, func(ctx context.Context, tx *sql.Tx) error {
 			if m.LocalTime != "" {
 				return e.enqueueLocal(ctx, tx, m, page, z)
 			}
-			return e.enqueueBatches(ctx, tx, m, page, w)
+			return e.enqueueBatches(ctx, tx, m, page, w, place)
 		})
 		if err != nil {
 			return err
@@ -100,7 +101,11 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		// The page's batches are committed: wake their queues. (Throttled
 		// and local-time batches are mostly scheduled for later, which River's
 		// scheduler releases; a wake for them costs one empty fetch.)
-		e.wake.wake(ctx, queuesOf(page)...)
+		if m.LocalTime != "" {
+			e.wake.wake(ctx, queuesOf(page)...)
+		} else {
+			e.wake.wake(ctx, place.queues(page)...)
+		}
 		if m.State == store.StateCancelled || done {
 			e.log.Debug("fanout done", "msg_id", a.MessageID, "app_id", a.AppID, "targeted", m.Targeted)
 			return nil
@@ -147,8 +152,9 @@ func (e *Engine) window(m store.Message, enqueued, n, total int64) window {
 	return window{start: at(enqueued), end: at(enqueued + n)}
 }
 
-// enqueueBatches inserts one batch job per channel present in page.
-func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message, page []store.Recipient, w window) error {
+// enqueueBatches inserts one batch job per channel present in page, in
+// the queue and with the priority of place.
+func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message, page []store.Recipient, w window, place batchPlace) error {
 	if len(page) == 0 {
 		return nil
 	}
@@ -166,13 +172,11 @@ func (e *Engine) enqueueBatches(ctx context.Context, tx *sql.Tx, m store.Message
 	}
 	params := make([]river.InsertManyParams, 0, len(order))
 	for _, ch := range order {
-		q := queueFor(ch)
-		if !w.start.IsZero() {
-			q = queuePaced
-		}
+		opts := place.opts(ch)
+		opts.ScheduledAt = at
 		params = append(params, river.InsertManyParams{
 			Args:       deliverArgs{AppID: m.AppID, MessageID: m.ID, Channel: ch, IDs: byChannel[ch], Start: w.start, End: w.end},
-			InsertOpts: &river.InsertOpts{Queue: q, ScheduledAt: at},
+			InsertOpts: opts,
 		})
 	}
 	if _, err := e.river.InsertManyTx(ctx, tx, params); err != nil {
@@ -231,5 +235,5 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if err := json.Unmarshal(m.Content, &content); err != nil {
 		return fmt.Errorf("delivery: content of message %d: %w", m.ID, err)
 	}
-	return e.sendBatch(ctx, m, content, a, subs)
+	return e.sendBatch(ctx, m, content, a, job.Queue, subs)
 }
