@@ -70,8 +70,9 @@ type conn struct {
 	done     chan struct{} // closed when the connection is dead
 
 	// Writer-only.
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
+	henc          *hpack.Encoder
+	hbuf          bytes.Buffer
+	writeDeadline time.Time
 
 	// Reader-only.
 	recvWindow   int32 // connection receive window left

@@ -16,7 +16,7 @@ var ErrBodyTruncated = errors.New("h2client: response body over the size limit, 
 // response builds the http.Response of an answered stream.
 func (s *stream) response() *http.Response {
 	r := &http.Response{
-		Status:     strconv.Itoa(s.status) + " " + http.StatusText(s.status),
+		Status:     statusLine(s.status),
 		StatusCode: s.status,
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
@@ -40,11 +40,37 @@ func (s *stream) response() *http.Response {
 	return r
 }
 
+// statusLine is Response.Status; the answers push services give most
+// cost no allocation.
+func statusLine(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200 OK"
+	case http.StatusCreated:
+		return "201 Created"
+	case http.StatusNoContent:
+		return "204 No Content"
+	case http.StatusGone:
+		return "410 Gone"
+	case http.StatusTooManyRequests:
+		return "429 Too Many Requests"
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code)
+}
+
+// headerOf builds a Header from decoded fields, the values of all of them
+// in one backing array.
 func headerOf(fields []hpack.HeaderField) http.Header {
 	h := make(http.Header, len(fields))
-	for _, f := range fields {
+	vals := make([]string, len(fields))
+	for i, f := range fields {
 		k := canonicalName(f.Name)
-		h[k] = append(h[k], f.Value)
+		if vv, ok := h[k]; ok {
+			h[k] = append(vv, f.Value)
+			continue
+		}
+		vals[i] = f.Value
+		h[k] = vals[i : i+1 : i+1]
 	}
 	return h
 }
