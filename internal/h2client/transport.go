@@ -191,11 +191,16 @@ func readBody(req *http.Request) ([]byte, error) {
 func (t *Transport) enqueue(ctx context.Context, s *stream) (*conn, error) {
 	for {
 		t.mu.Lock()
+		// Counted before the connections are tried: a slot freed after
+		// this is seen by the finisher, one freed before by tryEnqueue.
+		t.waiting.Add(1)
 		if t.closed {
+			t.waiting.Add(-1)
 			t.mu.Unlock()
 			return nil, fmt.Errorf("h2client: transport for %s closed", t.host)
 		}
 		if t.fallback.Load() != nil {
+			t.waiting.Add(-1)
 			t.mu.Unlock()
 			return nil, errFallback
 		}
@@ -211,6 +216,7 @@ func (t *Transport) enqueue(ctx context.Context, s *stream) (*conn, error) {
 			return retire
 		})
 		if enqueued != nil {
+			t.waiting.Add(-1)
 			t.mu.Unlock()
 			return enqueued, nil
 		}
@@ -223,7 +229,6 @@ func (t *Transport) enqueue(ctx context.Context, s *stream) (*conn, error) {
 			d = t.dial
 		}
 		changed := t.changed
-		t.waiting.Add(1)
 		t.mu.Unlock()
 		var err error
 		if d != nil {
