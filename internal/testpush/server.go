@@ -60,6 +60,10 @@ type Options struct {
 	// self-signed certificate for 127.0.0.1, ::1 and localhost. Without
 	// it, Start serves HTTP/1.1 and cleartext HTTP/2 (h2c).
 	TLS bool
+	// StdHTTP2 serves HTTP/2 with net/http's server, as before the lean
+	// one (see h2server.go) became the default: for comparing the two.
+	// HTTP/1.1 and the browser WebSocket are on net/http either way.
+	StdHTTP2 bool
 	// Verify selects how many payloads are decrypted; see VerifyMode.
 	Verify VerifyMode
 	// SampleEvery is N in "decrypt one payload in N" under VerifySample;
@@ -119,6 +123,7 @@ type Server struct {
 	jwtCached atomic.Int64
 
 	hs        *http.Server
+	lean      *leanServer // nil with Options.StdHTTP2 or when not started
 	ln        net.Listener
 	pool      *x509.CertPool
 	serveErr  chan error
@@ -211,6 +216,10 @@ func Start(o Options) (*Server, error) {
 		Protocols:         &protos,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	if !o.StdHTTP2 {
+		s.lean = newLeanServer(s)
+		s.hs.TLSNextProto = s.lean.nextProto()
+	}
 	s.serveErr = make(chan error, 1)
 	if o.TLS {
 		s.hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -275,13 +284,19 @@ func (s *Server) client(p *http.Protocols) *http.Client {
 }
 
 // Close stops serving (when started by Start), closes every browser socket
-// and wakes nothing: waiters keep waiting on their own contexts. It is safe
-// to call more than once.
+// and wakes nothing: waiters keep waiting on their own contexts. Pushes
+// held by an injected delay are answered 503 at once. HTTP/2 connections
+// of the lean server get a GOAWAY and their requests in flight are
+// answered before they close (for at most a couple of seconds). It is
+// safe to call more than once.
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.browser.closeAll()
+		if s.lean != nil {
+			s.lean.shutdown()
+		}
 		if s.hs != nil {
 			err = s.hs.Close()
 			if serr := <-s.serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
