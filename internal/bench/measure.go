@@ -68,9 +68,26 @@ func (rn *run) send(ctx context.Context, r *WebPushResult) error {
 	if p, err := (delivery.Content{Title: notification.Title, Body: notification.Body, URL: notification.URL}).Payload(msg.ID, ""); err == nil {
 		r.PayloadBytes = len(p)
 	}
-	if msg, err = rn.wait(ctx, msg, accepted, r); err != nil {
+	stop, probed := make(chan struct{}), make(chan error, 1)
+	var lat []time.Duration
+	if rn.o.BusyProbes > 0 {
+		go func() {
+			var err error
+			lat, err = rn.busyProbes(ctx, stop)
+			probed <- err
+		}()
+	} else {
+		probed <- nil
+	}
+	msg, err = rn.wait(ctx, msg, accepted, r)
+	close(stop)
+	if perr := <-probed; err == nil {
+		err = perr
+	}
+	if err != nil {
 		return err
 	}
+	setBusyProbes(r, lat)
 	r.PeakRSSMB = peakRSSMB()
 	r.CPUSeconds, r.CPUPressure = round2((cpuTime() - cpu0).Seconds()), cpuPressure()
 	if prof != nil {
@@ -185,7 +202,7 @@ func (rn *run) verify(r *WebPushResult) {
 		}
 	}
 	st := rn.tp.Stats()
-	r.PushesTotal, r.Decrypted, r.Requests = st.Accepted, st.Decrypted, st.Requests
+	r.PushesTotal, r.Decrypted, r.Requests = st.Accepted-uint64(r.BusyProbes), st.Decrypted, st.Requests
 	if len(st.Rejected) > 0 {
 		r.Rejected = st.Rejected
 	}

@@ -22,8 +22,12 @@ func (r WebPushResult) WriteTable(w io.Writer) error {
 	if !r.OK {
 		status = "FAILED: " + strings.Join(r.Problems, "; ")
 	}
-	fmt.Fprintf(tw, "herald bench webpush\t%s subscribers, %s, HTTP/%s over TLS, %d-byte payload\n",
-		thousands(int64(r.Subscribers)), verify, r.HTTP, r.PayloadBytes)
+	proto := "HTTP/" + r.HTTP + " over TLS"
+	if r.HTTP == "2" && r.PushServer != "" {
+		proto += " (testpush's " + r.PushServer + " server)"
+	}
+	fmt.Fprintf(tw, "herald bench webpush\t%s subscribers, %s, %s, %d-byte payload\n",
+		thousands(int64(r.Subscribers)), verify, proto, r.PayloadBytes)
 	if r.Store != "" {
 		fmt.Fprintf(tw, "store\t%s, %d node(s) sharing the send\n", r.Store, r.Nodes)
 	}
@@ -55,6 +59,10 @@ func (r WebPushResult) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "accept → push\tfirst %s; p50 %s, p90 %s, p99 %s, max %s\n",
 		msText(r.FirstPushMs), msText(r.P50ms), msText(r.P90ms), msText(r.P99ms), msText(r.MaxMs))
+	if r.BusyProbes > 0 {
+		fmt.Fprintf(tw, "busy probes\t%d one-recipient sends during the send: accept → push p50 %s, p99 %s, max %s\n",
+			r.BusyProbes, msText(r.BusyProbeP50ms), msText(r.BusyProbeP99ms), msText(r.BusyProbeMaxMs))
+	}
 	if r.Probes > 0 {
 		fmt.Fprintf(tw, "idle probes\t%d one-recipient sends: accept → push p50 %s, p99 %s, max %s\n",
 			r.Probes, msText(r.ProbeP50ms), msText(r.ProbeP99ms), msText(r.ProbeMaxMs))

@@ -47,6 +47,7 @@ type herald struct {
 	apps  *apps.Service
 	send  *send.Service
 	nodes []*node
+	clock *probeClock // the probes' pushes, from every node's Pusher
 }
 
 // node is one engine with its own store connection.
@@ -82,7 +83,7 @@ func startHerald(ctx context.Context, dir, storeURL string, nodes int, tp *testp
 	default:
 		return nil, fmt.Errorf("bench: HTTP version %d: want 1 or 2", httpVersion)
 	}
-	h := &herald{}
+	h := &herald{clock: newProbeClock()}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, h.close())
@@ -117,7 +118,7 @@ func startHerald(ctx context.Context, dir, storeURL string, nodes int, tp *testp
 		}, time.Now)
 		o.Jobs = []delivery.JobSet{callback.NewDrainer(n.st, callback.NewService(n.st, sealer, time.Now), log, callback.Options{})}
 		n.engine, err = delivery.New(ctx, n.st, db, driver,
-			map[store.Channel]delivery.Pusher{store.ChannelWebPush: n.wp}, log, o)
+			map[store.Channel]delivery.Pusher{store.ChannelWebPush: clockPusher{n.wp, h.clock}}, log, o)
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,10 @@ type WebPushOptions struct {
 	// HTTP/1.1, 2 for HTTP/2 (2, what Go negotiates with real push
 	// services).
 	HTTP int
+	// PushServer is testpush's HTTP/2 server: "lean" (the default: its
+	// own, a few µs of CPU per push) or "std" (net/http's, as before the
+	// lean one; for comparison). Ignored with HTTP 1.
+	PushServer string
 	// CryptoDuration is how long each half of the crypto measurement run
 	// before the send lasts, to put the rate in proportion (1s); negative
 	// skips it.
@@ -38,6 +42,11 @@ type WebPushOptions struct {
 	// other once the big send is done, to measure accept→push latency on an
 	// idle engine (20); negative skips them.
 	Probes int
+	// BusyProbes is how many single-recipient messages are sent one after
+	// the other while the big send runs (a quarter second apart, until 90%
+	// of its pushes are out), to measure accept→push latency under load
+	// (20); negative skips them.
+	BusyProbes int
 	// Timeout bounds the send (30m).
 	Timeout time.Duration
 	// Store is the store to run on: "" for SQLite in a temporary data
@@ -85,11 +94,20 @@ func (o *WebPushOptions) defaults() error {
 	if o.HTTP != 1 && o.HTTP != 2 {
 		return fmt.Errorf("bench: HTTP version %d: want 1 or 2", o.HTTP)
 	}
+	if o.PushServer == "" {
+		o.PushServer = "lean"
+	}
+	if o.PushServer != "lean" && o.PushServer != "std" {
+		return fmt.Errorf("bench: push server %q: want lean or std", o.PushServer)
+	}
 	if o.CryptoDuration == 0 {
 		o.CryptoDuration = time.Second
 	}
 	if o.Probes == 0 {
 		o.Probes = 20
+	}
+	if o.BusyProbes == 0 {
+		o.BusyProbes = 20
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Minute
@@ -119,6 +137,7 @@ type WebPushResult struct {
 	Verify       string    `json:"verify"` // "all" or "sample"
 	SampleEvery  int       `json:"sample_every,omitempty"`
 	HTTP         string    `json:"http"` // "1.1" or "2", over TLS
+	PushServer   string    `json:"push_server"` // testpush's HTTP/2 server: "lean" or "std"
 	PayloadBytes int       `json:"payload_bytes"`
 	MessageID    int64     `json:"message_id"`
 	StartedAt    time.Time `json:"started_at"`
@@ -186,6 +205,15 @@ type WebPushResult struct {
 	ProbeP50ms float64 `json:"probe_p50_ms,omitempty"`
 	ProbeP99ms float64 `json:"probe_p99_ms,omitempty"`
 	ProbeMaxMs float64 `json:"probe_max_ms,omitempty"`
+
+	// BusyProbes are single-recipient sends made while the big send runs;
+	// their latency is message accepted → Herald has the push service's
+	// answer (an instrumented Pusher), since testpush's acceptance times
+	// do not say which push they were.
+	BusyProbes     int     `json:"busy_probes,omitempty"`
+	BusyProbeP50ms float64 `json:"busy_probe_p50_ms,omitempty"`
+	BusyProbeP99ms float64 `json:"busy_probe_p99_ms,omitempty"`
+	BusyProbeMaxMs float64 `json:"busy_probe_max_ms,omitempty"`
 }
 
 // Counters are the message's final state and counters, as GET
@@ -217,6 +245,7 @@ func WebPush(ctx context.Context, o WebPushOptions) (WebPushResult, error) {
 	if o.Verify == testpush.VerifySample {
 		r.Verify, r.SampleEvery = "sample", o.SampleEvery
 	}
+	r.PushServer = o.PushServer
 	if o.HTTP == 1 {
 		r.HTTP = "1.1"
 	}
@@ -320,7 +349,7 @@ func startRun(ctx context.Context, o WebPushOptions) (_ *run, err error) {
 	}()
 	pprof.Do(ctx, pprof.Labels("side", "testpush"), func(context.Context) {
 		rn.tp, err = testpush.Start(testpush.Options{TLS: true, Verify: o.Verify, SampleEvery: o.SampleEvery,
-			Logger: o.Log, OnAccept: rn.col.accept})
+			StdHTTP2: o.PushServer == "std", Logger: o.Log, OnAccept: rn.col.accept})
 	})
 	if err != nil {
 		return nil, err
@@ -355,7 +384,7 @@ func (rn *run) setup(ctx context.Context) error {
 	}
 	p.finish(ids.len())
 	rn.appID, rn.ids = appID, ids
-	if rn.o.Probes > 0 {
+	if rn.o.Probes > 0 || rn.o.BusyProbes > 0 {
 		return rn.setupProbe(ctx)
 	}
 	return nil

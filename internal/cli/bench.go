@@ -63,8 +63,10 @@ func benchWebPush(ctx context.Context, args []string, env Env) error {
 	verify := fs.String("verify", "all", "what testpush checks: all (every JWT verified, every payload decrypted) or sample")
 	fs.IntVar(&o.SampleEvery, "sample-every", testpush.DefaultSampleEvery, "with --verify sample, decrypt one payload in this many")
 	fs.IntVar(&o.HTTP, "http", 2, "protocol to testpush, over TLS: 1 (HTTP/1.1) or 2 (HTTP/2)")
+	fs.StringVar(&o.PushServer, "push-server", "lean", "testpush's HTTP/2 server: lean (its own, a few µs of CPU per push) or std (net/http's, for comparison)")
 	cryptoSecs := fs.Float64("crypto-seconds", 1, "length of each half of the crypto measurement run first (0 skips it)")
 	fs.IntVar(&o.Probes, "probes", 20, "one-recipient sends after the big one, for accept→push latency when idle (0 skips them)")
+	fs.IntVar(&o.BusyProbes, "busy-probes", 20, "one-recipient sends during the big one, a quarter second apart, for accept→push latency under load (0 skips them)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "longest the send may take")
 	fs.StringVar(&o.Store, "store", "", "store: empty for SQLite in a temporary directory, or a postgres:// URL of a database for benchmarks (it gets an app of its own and N subscribers; HERALD_STORE is not read, so a bench never lands in a production store)")
 	fs.IntVar(&o.Nodes, "nodes", 1, "delivery engines sharing the send, each as one herald serve process (more than 1 needs --store postgres://…)")
@@ -92,9 +94,15 @@ func benchWebPush(ctx context.Context, args []string, env Env) error {
 	if o.HTTP != 1 && o.HTTP != 2 {
 		return usageError{fmt.Sprintf("bench webpush: --http %d: want 1 or 2", o.HTTP)}
 	}
+	if o.PushServer != "lean" && o.PushServer != "std" {
+		return usageError{fmt.Sprintf("bench webpush: --push-server %q: want lean or std", o.PushServer)}
+	}
 	o.CryptoDuration = negativeIfZero(time.Duration(*cryptoSecs * float64(time.Second)))
 	if o.Probes == 0 {
 		o.Probes = -1
+	}
+	if o.BusyProbes == 0 {
+		o.BusyProbes = -1
 	}
 	o.Progress, o.Terminal = env.Stderr, isTerminal(env.Stderr)
 	o.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -124,12 +132,16 @@ func benchAudience(ctx context.Context, args []string, env Env) error {
 	var o bench.AudienceOptions
 	fs.IntVar(&o.Subscribers, "subscribers", 0, "size of the generated population (required)")
 	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each expression; the median is reported")
-	fs.StringVar(&o.Store, "store", "", "store: empty for SQLite in a temporary directory, or a postgres:// URL of an empty database for benchmarks")
+	fs.StringVar(&o.Store, "store", "", "store: empty for SQLite in a temporary directory, or a postgres:// URL of an empty database (or of one holding a population of this size, which is reused)")
+	fs.StringVar(&o.DB, "db", "", "SQLite file to keep the population in; a later run of the same size reuses it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("bench audience: unexpected argument %q", fs.Arg(0))}
+	}
+	if o.DB != "" && o.Store != "" {
+		return usageError{"bench audience: --db is for SQLite, --store for PostgreSQL: give one"}
 	}
 	if o.Subscribers <= 0 {
 		return usageError{"bench audience: --subscribers N is required"}
@@ -180,7 +192,7 @@ func benchGrowth(ctx context.Context, args []string, env Env) error {
 		return usageError{fmt.Sprintf("bench growth: --http %d: want 1 or 2", o.Run.HTTP)}
 	}
 	o.Run.CryptoDuration = negativeIfZero(time.Duration(*cryptoSecs * float64(time.Second)))
-	o.Run.Probes = -1
+	o.Run.Probes, o.Run.BusyProbes = -1, -1
 	o.Run.Progress, o.Run.Terminal = env.Stderr, isTerminal(env.Stderr)
 	o.Run.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r, err := bench.Growth(ctx, o)
