@@ -57,6 +57,7 @@ const (
 	ctrlWindowUpdate
 	ctrlRST
 	ctrlTableSize // apply the peer's SETTINGS_HEADER_TABLE_SIZE to the encoder
+	ctrlPing
 )
 
 // conn is one HTTP/2 connection with its writer and reader goroutines.
@@ -73,6 +74,9 @@ type conn struct {
 	henc          *hpack.Encoder
 	hbuf          bytes.Buffer
 	writeDeadline time.Time
+
+	framesRead atomic.Uint64 // counted by the reader: signs of life
+	pinging    atomic.Bool   // a health check is under way
 
 	// Reader-only.
 	recvWindow   int32 // connection receive window left
@@ -235,12 +239,32 @@ func (c *conn) await(ctx context.Context, s *stream) (*http.Response, error) {
 		}
 		c.mu.Unlock()
 		c.afterFinish()
+		c.healthCheck()
 		<-s.done
 	}
 	if s.err != nil {
 		return nil, s.err
 	}
 	return s.response(), nil
+}
+
+// healthCheck sends a PING and fails the connection if no frame at all
+// arrives within Options.PingTimeout. It runs when a request gave up
+// waiting: the peer may be gone without a word (no FIN, no RST).
+func (c *conn) healthCheck() {
+	if !c.pinging.CompareAndSwap(false, true) {
+		return
+	}
+	seen := c.framesRead.Load()
+	c.mu.Lock()
+	c.queueCtrlLocked(ctrlFrame{kind: ctrlPing})
+	c.mu.Unlock()
+	time.AfterFunc(c.t.o.PingTimeout, func() {
+		if c.framesRead.Load() == seen {
+			c.fail(fmt.Errorf("h2client: connection to %s: nothing received for %s after a PING", c.t.host, c.t.o.PingTimeout))
+		}
+		c.pinging.Store(false)
+	})
 }
 
 // finishLocked ends s with err (nil: answered) and frees its slot.

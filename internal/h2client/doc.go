@@ -27,8 +27,11 @@
 // HEADER_TABLE_SIZE and MAX_HEADER_LIST_SIZE, WINDOW_UPDATE for received
 // data, stream and connection flow control for request bodies, PING acks,
 // GOAWAY, RST_STREAM, CONTINUATION frames, RST_STREAM(CANCEL) when a
-// caller's context ends (the connection stays in use), idle connections
-// closed after Options.IdleTimeout.
+// caller's context ends (the connection stays in use, but is sent a PING
+// and closed if nothing arrives within Options.PingTimeout: a peer gone
+// without a word), idle connections closed after Options.IdleTimeout. A
+// connection error (protocol, flow control) closes the connection without
+// a GOAWAY.
 //
 // A request the server provably did not process (refused stream, a stream
 // above a GOAWAY's last stream id, a connection lost before the request

@@ -21,6 +21,7 @@ func (c *conn) readLoop() {
 			}
 			break
 		}
+		c.framesRead.Add(1)
 		if err = c.handle(f); err != nil {
 			break
 		}

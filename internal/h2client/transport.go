@@ -24,6 +24,7 @@ const (
 	defaultDialTimeout     = 10 * time.Second
 	defaultWriteTimeout    = 30 * time.Second
 	defaultMaxResponseBody = 64 << 10
+	defaultPingTimeout     = 15 * time.Second
 	// maxAttempts bounds how often one request is sent when the server
 	// did not process it (refused, above a GOAWAY, connection lost first).
 	maxAttempts = 3
@@ -59,6 +60,11 @@ type Options struct {
 	// 64 KiB); past it the stream is reset and Body's last Read returns
 	// ErrBodyTruncated.
 	MaxResponseBody int
+	// PingTimeout: when a request's context ends before its answer, the
+	// connection is sent a PING, and closed if nothing at all arrives on
+	// it within PingTimeout (default 15 s), so a silently dead peer does
+	// not hold the origin's requests until each times out.
+	PingTimeout time.Duration
 }
 
 // Transport is an http.RoundTripper for one https origin over HTTP/2.
@@ -111,6 +117,9 @@ func New(origin string, o Options) (*Transport, error) {
 	}
 	if o.MaxResponseBody <= 0 {
 		o.MaxResponseBody = defaultMaxResponseBody
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = defaultPingTimeout
 	}
 	conf := o.TLS.Clone()
 	if conf == nil {

@@ -225,6 +225,8 @@ func (c *conn) writeCtrl(f ctrlFrame) error {
 		return c.fr.WriteWindowUpdate(f.streamID, f.n)
 	case ctrlRST:
 		return c.fr.WriteRSTStream(f.streamID, f.code)
+	case ctrlPing:
+		return c.fr.WritePing(false, [8]byte{'h', 'e', 'r', 'a', 'l', 'd'})
 	case ctrlTableSize:
 		c.henc.SetMaxDynamicTableSizeLimit(f.n)
 	}
