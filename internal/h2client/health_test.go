@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,19 +20,7 @@ import (
 // ignores everything: a peer gone without a word.
 func silentPeer(t *testing.T) (url string, pool *x509.CertPool) {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	conf := ts.TLS.Clone()
-	pool = x509.NewCertPool()
-	pool.AddCert(ts.Certificate())
-	ts.Close()
-	conf.NextProtos = []string{"h2"}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	url, pool, ln := tlsListener(t)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -57,7 +46,27 @@ func silentPeer(t *testing.T) (url string, pool *x509.CertPool) {
 			}()
 		}
 	}()
-	return "https://" + ln.Addr().String(), pool
+	return url, pool
+}
+
+// tlsListener listens on loopback with httptest's certificate, offering
+// only h2.
+func tlsListener(t *testing.T) (url string, pool *x509.CertPool, ln net.Listener) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	conf := ts.TLS.Clone()
+	pool = x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	ts.Close()
+	conf.NextProtos = []string{"h2"}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return "https://" + ln.Addr().String(), pool, ln
 }
 
 func TestSilentPeerIsDropped(t *testing.T) {
