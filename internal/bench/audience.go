@@ -35,13 +35,17 @@ const (
 
 // AudienceOptions configure [Audience].
 type AudienceOptions struct {
-	Subscribers int       // population size (required)
-	Repeats     int       // runs of each expression; the median is kept (3)
-	TempDir     string    // where the store goes ("": os.TempDir)
-	Store       string    // "" for SQLite in TempDir, or a postgres:// URL of an empty database
-	Progress    io.Writer // progress of the population build; nil shows none
-	Terminal    bool      // Progress is a terminal
-	Now         func() time.Time
+	Subscribers int    // population size (required)
+	Repeats     int    // runs of each expression; the median is kept (3)
+	TempDir     string // where the store goes ("": os.TempDir)
+	Store       string // "" for SQLite in TempDir, or a postgres:// URL of an empty database
+	// DB, for SQLite, is a file to keep the store in instead of TempDir:
+	// a later run of the same size reuses its population, as a PostgreSQL
+	// database is reused when it already holds one of that size.
+	DB       string
+	Progress io.Writer // progress of the population build; nil shows none
+	Terminal bool      // Progress is a terminal
+	Now      func() time.Time
 }
 
 // AudienceResult is what [Audience] measured.
@@ -67,6 +71,9 @@ type AudienceFigure struct {
 	StreamMs   float64 `json:"stream_ms"`     // every member read in id order, 500 a page, as the fanout does
 	StreamCPU  float64 `json:"stream_cpu_ms"` // the process's CPU time for it (steadier on a busy machine)
 	CountMs    float64 `json:"count_ms"`      // CountAudience, as preview-audience does
+	// ServerCPU is PostgreSQL's CPU time for the stream, when the server
+	// runs on this machine (its backends' /proc figures).
+	ServerCPU float64 `json:"stream_server_cpu_ms,omitempty"`
 }
 
 // Audience builds a population of o.Subscribers in a fresh SQLite store and
@@ -90,11 +97,19 @@ func Audience(ctx context.Context, o AudienceOptions) (AudienceResult, error) {
 	}
 	defer os.RemoveAll(dir)
 	var st store.Store
+	var server func() time.Duration
 	if o.Store == "" {
-		st, err = sqlite.Open(ctx, filepath.Join(dir, "herald.db"), sqlite.Options{})
+		path := o.DB
+		if path == "" {
+			path = filepath.Join(dir, "herald.db")
+		}
+		st, err = sqlite.Open(ctx, path, sqlite.Options{})
 	} else {
 		r.Store = "postgres"
-		st, err = postgres.Open(ctx, o.Store, postgres.Options{})
+		var pg *postgres.Store
+		if pg, err = postgres.Open(ctx, o.Store, postgres.Options{}); err == nil {
+			st, server = pg, serverCPU(ctx, pg.DB())
+		}
 	}
 	if err != nil {
 		return r, fmt.Errorf("bench: open store: %w", err)
@@ -102,12 +117,16 @@ func Audience(ctx context.Context, o AudienceOptions) (AudienceResult, error) {
 	defer st.Close()
 	now := o.Now().UTC().Truncate(time.Millisecond)
 	start := time.Now()
-	if err := buildPopulation(ctx, st, o.Subscribers, now, newProgress(o.Progress, o.Terminal, "population", o.Subscribers)); err != nil {
+	if built, ok, err := keptPopulation(ctx, st, o.Subscribers); err != nil {
+		return r, err
+	} else if ok {
+		now = built // the expressions' windows as of the population's build
+	} else if err := buildPopulation(ctx, st, o.Subscribers, now, newProgress(o.Progress, o.Terminal, "population", o.Subscribers)); err != nil {
 		return r, err
 	}
 	r.SetupSeconds = round2(time.Since(start).Seconds())
 	for _, e := range audienceExpressions(now) {
-		f, err := measureAudience(ctx, st, e.name, e.a, o.Repeats)
+		f, err := measureAudience(ctx, st, server, e.name, e.a, o.Repeats)
 		if err != nil {
 			return r, err
 		}
@@ -118,6 +137,26 @@ func Audience(ctx context.Context, o AudienceOptions) (AudienceResult, error) {
 }
 
 const popApp = "bench-audience"
+
+// popComplete names the population app once all n subscribers are in.
+func popComplete(n int) string { return fmt.Sprintf("audience bench: %d subscribers", n) }
+
+// keptPopulation reports whether st already holds a complete population
+// of n subscribers (a kept SQLite file, a reused PostgreSQL database), and
+// when it was built.
+func keptPopulation(ctx context.Context, st store.Store, n int) (time.Time, bool, error) {
+	a, err := st.App(ctx, popApp)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("bench: population app: %w", err)
+	}
+	if a.Name != popComplete(n) {
+		return time.Time{}, false, fmt.Errorf("bench: the store holds another population (%q): use an empty one", a.Name)
+	}
+	return a.CreatedAt.UTC(), true, nil
+}
 
 // buildPopulation writes n subscribers with the tag law above through the
 // store's bulk upsert, popBatch at a time.
@@ -163,6 +202,9 @@ func buildPopulation(ctx context.Context, st store.Store, n int, now time.Time, 
 		p.update(done)
 	}
 	p.finish(n)
+	if err := st.UpdateApp(ctx, store.App{ID: popApp, Name: popComplete(n), CreatedAt: now}); err != nil {
+		return fmt.Errorf("bench: population app: %w", err)
+	}
 	return nil
 }
 
@@ -246,10 +288,15 @@ func audienceExpressions(now time.Time) []namedAudience {
 }
 
 // measureAudience streams and counts a repeats times and keeps the medians.
-func measureAudience(ctx context.Context, st store.Store, name string, a store.Audience, repeats int) (AudienceFigure, error) {
+// server, when not nil, reports the database server's CPU time.
+func measureAudience(ctx context.Context, st store.Store, server func() time.Duration, name string, a store.Audience, repeats int) (AudienceFigure, error) {
 	f := AudienceFigure{Name: name}
-	var stream, streamCPU, count []float64
+	var stream, streamCPU, serverCPU, count []float64
 	for range repeats {
+		var s0 time.Duration
+		if server != nil {
+			s0 = server()
+		}
 		t0, c0 := time.Now(), cpuTime()
 		n := int64(0)
 		after := int64(0)
@@ -266,6 +313,9 @@ func measureAudience(ctx context.Context, st store.Store, name string, a store.A
 		}
 		stream = append(stream, ms(time.Since(t0)))
 		streamCPU = append(streamCPU, ms(cpuTime()-c0))
+		if server != nil {
+			serverCPU = append(serverCPU, ms(server()-s0))
+		}
 		t1 := time.Now()
 		c, err := st.CountAudience(ctx, popApp, a)
 		if err != nil {
@@ -278,6 +328,9 @@ func measureAudience(ctx context.Context, st store.Store, name string, a store.A
 		f.Recipients = n
 	}
 	f.StreamMs, f.StreamCPU, f.CountMs = median(stream), median(streamCPU), median(count)
+	if len(serverCPU) > 0 {
+		f.ServerCPU = median(serverCPU)
+	}
 	return f, nil
 }
 
@@ -292,9 +345,13 @@ func (r AudienceResult) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "herald bench audience: %s subscribers (built in %.1f s), %d CPUs, %s, load %s\n",
 		thousands(int64(r.Subscribers)), r.SetupSeconds, r.CPUs, r.GoVersion, r.LoadAvg)
-	fmt.Fprintln(tw, "expression\trecipients\tstream ms\tstream CPU ms\tcount ms\t")
+	fmt.Fprintln(tw, "expression\trecipients\tstream ms\tstream CPU ms\tserver CPU ms\tcount ms\t")
 	for _, f := range r.Expressions {
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t\n", f.Name, thousands(f.Recipients), f.StreamMs, f.StreamCPU, f.CountMs)
+		server := "-"
+		if f.ServerCPU > 0 {
+			server = fmt.Sprintf("%.1f", f.ServerCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\t%.1f\t\n", f.Name, thousands(f.Recipients), f.StreamMs, f.StreamCPU, server, f.CountMs)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

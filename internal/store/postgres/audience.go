@@ -2,9 +2,15 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/heraldpush/herald/internal/store"
 )
@@ -57,34 +63,38 @@ func compileAudience(appID string, a store.Audience) audiencePlan {
 	return p
 }
 
-// sampleDepth is how far past the cursor pickDriver looks into each tag.
-const sampleDepth = 255
+const (
+	// sampleDepth is how far past the cursor pickDriver looks into each
+	// tag and into the app's subscribers.
+	sampleDepth = 255
+	// driverShare is the share of the app's subscribers, near the cursor,
+	// under which a tag drives the page: each of its rows costs a lookup
+	// of the subscriber by id, several times a step of the scan (at
+	// 1,000,000 subscribers, a tag on 42% of them took 2.0 s through its
+	// rows and 0.7 s by the scan).
+	driverShare = 0.125
+)
 
 // pickDriver sets p.driver for reading after cursor: among the tags every
 // member carries, the one whose sampleDepth-th subscriber after the cursor
 // is furthest away (or that has fewer left), so the sparsest near the
-// cursor; each probe is a short walk of the tag table's key. Without
-// such tags the page scans the app's subscribers.
+// cursor, provided it is sparse enough (driverShare) against the app's
+// own sampleDepth-th subscriber after the cursor; each probe is a short
+// walk of an index. Otherwise the page scans the app's subscribers.
 func (p *audiencePlan) pickDriver(ctx context.Context, q querier, appID string, cursor int64) error {
 	p.driver = ""
-	switch len(p.drivers) {
-	case 0:
-		return nil
-	case 1:
-		p.driver = p.drivers[0]
+	if len(p.drivers) == 0 {
 		return nil
 	}
 	var b strings.Builder
 	probe := args{appID, cursor}
-	b.WriteString("SELECT ")
-	for i, t := range p.drivers {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, `coalesce((SELECT subscriber_id FROM subscriber_tags WHERE app_id = $1 AND tag = %s
-			AND subscriber_id > $2 ORDER BY subscriber_id OFFSET %d LIMIT 1), 9223372036854775807)`, probe.add(t), sampleDepth)
+	fmt.Fprintf(&b, `SELECT coalesce((SELECT id FROM subscribers WHERE app_id = $1 AND id > $2
+		ORDER BY id OFFSET %d LIMIT 1), %d)`, sampleDepth, int64(math.MaxInt64))
+	for _, t := range p.drivers {
+		fmt.Fprintf(&b, `, coalesce((SELECT subscriber_id FROM subscriber_tags WHERE app_id = $1 AND tag = %s
+			AND subscriber_id > $2 ORDER BY subscriber_id OFFSET %d LIMIT 1), %d)`, probe.add(t), sampleDepth, int64(math.MaxInt64))
 	}
-	reach := make([]int64, len(p.drivers))
+	reach := make([]int64, 1+len(p.drivers))
 	dest := make([]any, len(reach))
 	for i := range reach {
 		dest[i] = &reach[i]
@@ -92,15 +102,34 @@ func (p *audiencePlan) pickDriver(ctx context.Context, q querier, appID string, 
 	if err := q.QueryRowContext(ctx, b.String(), probe...).Scan(dest...); err != nil {
 		return fmt.Errorf("pick driver: %w", err)
 	}
-	best := 0
-	for i := range reach {
+	best := 1
+	for i := 2; i < len(reach); i++ {
 		if reach[i] > reach[best] {
 			best = i
 		}
 	}
-	p.driver = p.drivers[best]
+	if sparse(reach[0], reach[best], cursor) {
+		p.driver = p.drivers[best-1]
+	}
 	return nil
 }
+
+// sparse reports whether a tag whose sampleDepth-th subscriber after
+// cursor is tag covers less than driverShare of the app's subscribers
+// there, whose sampleDepth-th is app. A tag with fewer left is sparse; an
+// app with fewer left is scanned, which costs at most sampleDepth rows.
+func sparse(app, tag, cursor int64) bool {
+	if tag == math.MaxInt64 {
+		return true
+	}
+	if app == math.MaxInt64 {
+		return false
+	}
+	return float64(app-cursor) < driverShare*float64(tag-cursor)
+}
+
+// tagList casts a placeholder to a tag list in subscribers.tags' collation.
+const tagList = `::text[] COLLATE "C"`
 
 // condSQL appends to b " AND …" conditions on subscribers s that hold
 // exactly for the members of a, nested expressions included. None of them
@@ -126,14 +155,18 @@ func condSQL(b *strings.Builder, p *args, a store.Audience) {
 	if !a.ClickedSince.IsZero() {
 		b.WriteString(" AND coalesce(s.last_clicked_at >= " + p.add(toMS(a.ClickedSince)) + ", false)")
 	}
+	// The lists are cast to the column's collation ("C"): compared under
+	// the database's default collation instead, the array operators cost
+	// 1.6 times as much per row (a million rows against twenty tags: 0.62
+	// s against 0.38 s of the server's time).
 	if or := normTags(a.Tags); len(or) > 0 {
-		b.WriteString(" AND s.tags && " + p.add(or) + "::text[]")
+		b.WriteString(" AND s.tags && " + p.add(or) + tagList)
 	}
 	if and := normTags(a.TagsAnd); len(and) > 0 {
-		b.WriteString(" AND s.tags @> " + p.add(and) + "::text[]")
+		b.WriteString(" AND s.tags @> " + p.add(and) + tagList)
 	}
 	if not := normTags(a.TagsNot); len(not) > 0 {
-		b.WriteString(" AND NOT s.tags && " + p.add(not) + "::text[]")
+		b.WriteString(" AND NOT s.tags && " + p.add(not) + tagList)
 	}
 	if len(a.AnyOf) > 0 {
 		b.WriteString(" AND (false")
@@ -180,39 +213,115 @@ func (s *Store) AudiencePage(ctx context.Context, appID string, a store.Audience
 	}
 	from, order := p.from(&p.args)
 	q := `SELECT s.id, s.channel, s.timezone FROM ` + from + p.where + ` ORDER BY ` + order + ` LIMIT ` + p.args.add(limit)
-	rows, err := s.db.QueryContext(ctx, q, p.args...)
+	out, err := s.recipients(ctx, q, p.args, make([]store.Recipient, 0, min(limit, 1024)))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: audience of %s: %w", appID, err)
-	}
-	defer rows.Close()
-	out := make([]store.Recipient, 0, min(limit, 1024))
-	for rows.Next() {
-		var r store.Recipient
-		var ch string
-		if err := rows.Scan(&r.ID, &ch, &r.Timezone); err != nil {
-			return nil, fmt.Errorf("postgres: audience of %s: %w", appID, err)
-		}
-		r.Channel = channelOf(ch)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: audience of %s: %w", appID, err)
 	}
 	return out, nil
 }
 
-// CountAudience counts the members of a in one statement.
+// recipients appends to out the rows (id, channel, timezone) of query q.
+// They are read from pgx's raw values on the pool's connection: through
+// database/sql's Rows and Scan, the fanout's reading of a million
+// members cost the client more CPU than the server spent finding them.
+func (s *Store) recipients(ctx context.Context, q string, qargs args, out []store.Recipient) ([]store.Recipient, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		rows, err := c.Conn().Query(ctx, q, qargs...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		zones := map[string]string{}
+		first, idBinary := true, false
+		for rows.Next() {
+			v := rows.RawValues()
+			if first {
+				fd := rows.FieldDescriptions()
+				if len(fd) != 3 {
+					return fmt.Errorf("want 3 columns, got %d", len(fd))
+				}
+				first, idBinary = false, fd[0].Format == pgx.BinaryFormatCode
+			}
+			if len(v) != 3 {
+				return fmt.Errorf("want 3 values, got %d", len(v))
+			}
+			var r store.Recipient
+			if idBinary && len(v[0]) == 8 {
+				r.ID = int64(binary.BigEndian.Uint64(v[0]))
+			} else if r.ID, err = strconv.ParseInt(string(v[0]), 10, 64); err != nil {
+				return fmt.Errorf("subscriber id %q: %w", v[0], err)
+			}
+			r.Channel = channelOfBytes(v[1])
+			r.Timezone = zoneOf(zones, v[2])
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// channelOfBytes is channelOf without allocating for a known channel.
+func channelOfBytes(ch []byte) store.Channel {
+	for _, c := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
+		if string(c) == string(ch) {
+			return c
+		}
+	}
+	return store.Channel(ch)
+}
+
+// zoneOf returns tz from zones, adding it when new, so that a page shares
+// one string per time zone.
+func zoneOf(zones map[string]string, tz []byte) string {
+	if z, ok := zones[string(tz)]; ok {
+		return z
+	}
+	z := string(tz)
+	zones[z] = z
+	return z
+}
+
+// CountAudience counts the members of a in one statement: a lone tag
+// from the tag table's key alone, otherwise as pickDriver chooses at the
+// start of the app.
 func (s *Store) CountAudience(ctx context.Context, appID string, a store.Audience) (int64, error) {
+	var n int64
+	if t, ok := loneTag(a); ok {
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM subscriber_tags WHERE app_id = $1 AND tag = $2`,
+			appID, t).Scan(&n); err != nil {
+			return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
+		}
+		return n, nil
+	}
 	p := compileAudience(appID, a)
 	if err := p.pickDriver(ctx, s.db, appID, 0); err != nil {
 		return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
 	}
 	from, _ := p.from(&p.args)
-	var n int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+from+p.where, p.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
 	}
 	return n, nil
+}
+
+// loneTag returns the tag of an audience that is one tag and nothing
+// else: its members are that tag's rows in the tag table.
+func loneTag(a store.Audience) (string, bool) {
+	if or, and := normTags(a.Tags), normTags(a.TagsAnd); len(or)+len(and) == 1 && len(a.TagsNot) == 0 &&
+		len(a.RegistrationIDs) == 0 && len(a.Aliases) == 0 && len(a.Languages) == 0 && len(a.Timezones) == 0 &&
+		len(a.Channels) == 0 && a.ActiveSince.IsZero() && a.ClickedSince.IsZero() && len(a.AnyOf) == 0 && len(a.NoneOf) == 0 {
+		return slices.Concat(or, and)[0], true
+	}
+	return "", false
 }
 
 // channelOf returns the channel, sharing the constants' strings.
