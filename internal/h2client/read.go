@@ -96,6 +96,7 @@ func (c *conn) applySettingsLocked(f *http2.SettingsFrame) error {
 			c.peerInitWindow = int32(st.Val)
 			if delta > 0 {
 				c.windowGrew = true
+				c.wakeWriter()
 			}
 		case http2.SettingMaxFrameSize:
 			c.maxFrameSize = st.Val
@@ -245,8 +246,8 @@ func (c *conn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 		}
 		s.sendWindow += int32(inc)
 	}
+	c.windowGrew = true
 	if len(c.blocked) > 0 {
-		c.windowGrew = true
 		c.wakeWriter()
 	}
 	return nil

@@ -91,6 +91,8 @@ func canonicalName(n string) string {
 		return "Retry-After"
 	case "server":
 		return "Server"
+	case "ttl":
+		return "Ttl"
 	}
 	return http.CanonicalHeaderKey(n)
 }

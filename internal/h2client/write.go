@@ -133,70 +133,62 @@ func (c *conn) writeLoop() {
 
 // writeRound writes everything queued — control frames first, then each
 // new request's HEADERS and DATA, then bodies that were waiting for a
-// window — and flushes once at the end.
+// window — and flushes once at the end. What is queued meanwhile has
+// signalled c.wake and goes in the next round.
 func (c *conn) writeRound() error {
-	wrote := false
-	for {
+	c.mu.Lock()
+	ctrl, queue := c.ctrl, c.queue
+	c.ctrl, c.queue = c.spareCtrl[:0], c.spareQueue[:0]
+	var blocked []*stream
+	if c.windowGrew {
+		blocked, c.blocked, c.windowGrew = c.blocked, nil, false
+	}
+	open := queue[:0]
+	for _, s := range queue {
+		if s.state == stateQueued {
+			s.state = stateOpen
+			open = append(open, s)
+		}
+	}
+	maxFrame, maxList := c.maxFrameSize, c.peerMaxHeaderList
+	c.mu.Unlock()
+	defer func() {
 		c.mu.Lock()
-		ctrl, queue := c.ctrl, c.queue
-		c.ctrl, c.queue = c.spareCtrl[:0], c.spareQueue[:0]
-		var blocked []*stream
-		if c.windowGrew {
-			blocked, c.blocked, c.windowGrew = c.blocked, nil, false
-		}
-		open := queue[:0]
-		for _, s := range queue {
-			if s.state == stateQueued {
-				s.state = stateOpen
-				open = append(open, s)
-			}
-		}
-		maxFrame, maxList := c.maxFrameSize, c.peerMaxHeaderList
+		c.spareCtrl, c.spareQueue = ctrl[:0], clearQueue(queue)
 		c.mu.Unlock()
-		if len(ctrl) == 0 && len(open) == 0 && len(blocked) == 0 {
+	}()
+	if len(ctrl) == 0 && len(open) == 0 && len(blocked) == 0 {
+		return nil
+	}
+	c.refreshWriteDeadline()
+	for _, f := range ctrl {
+		if err := c.writeCtrl(f); err != nil {
+			return err
+		}
+	}
+	for _, s := range open {
+		if maxList != 0 && s.listSize > maxList {
 			c.mu.Lock()
-			c.spareCtrl, c.spareQueue = ctrl[:0], clearQueue(queue)
+			c.finishLocked(s, fmt.Errorf("h2client: request headers (%d bytes) over %s's limit of %d", s.listSize, c.t.host, maxList))
 			c.mu.Unlock()
-			if wrote {
-				return c.bw.Flush()
-			}
-			return nil
+			c.afterFinish()
+			continue
 		}
-		if !wrote {
-			c.refreshWriteDeadline()
-			wrote = true
+		if err := c.writeHeaders(s, maxFrame); err != nil {
+			return err
 		}
-		for _, f := range ctrl {
-			if err := c.writeCtrl(f); err != nil {
-				return err
-			}
-		}
-		for _, s := range open {
-			if maxList != 0 && s.listSize > maxList {
-				c.mu.Lock()
-				c.finishLocked(s, fmt.Errorf("h2client: request headers (%d bytes) over %s's limit of %d", s.listSize, c.t.host, maxList))
-				c.mu.Unlock()
-				c.afterFinish()
-				continue
-			}
-			if err := c.writeHeaders(s, maxFrame); err != nil {
-				return err
-			}
-			if len(s.body) > 0 {
-				if err := c.writeBody(s, maxFrame); err != nil {
-					return err
-				}
-			}
-		}
-		for _, s := range blocked {
+		if len(s.body) > 0 {
 			if err := c.writeBody(s, maxFrame); err != nil {
 				return err
 			}
 		}
-		c.mu.Lock()
-		c.spareCtrl, c.spareQueue = ctrl[:0], clearQueue(queue)
-		c.mu.Unlock()
 	}
+	for _, s := range blocked {
+		if err := c.writeBody(s, maxFrame); err != nil {
+			return err
+		}
+	}
+	return c.bw.Flush()
 }
 
 // refreshWriteDeadline keeps the connection's write deadline between
@@ -290,6 +282,9 @@ func (c *conn) writeBody(s *stream, maxFrame uint32) error {
 		n := min(int32(len(s.body)-s.sent), s.sendWindow, c.sendWindow, int32(maxFrame))
 		if n <= 0 {
 			c.blocked = append(c.blocked, s)
+			if c.windowGrew { // grew since this round took the blocked list
+				c.wakeWriter()
+			}
 			c.mu.Unlock()
 			return nil
 		}
