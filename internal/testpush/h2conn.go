@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -52,7 +53,8 @@ type h2conn struct {
 	inflight     int         // streams opened and not yet answered or reset
 	lastID       uint32      // highest stream id taken for processing
 	goingAway    bool
-	closed       bool
+	closed       bool // nothing more is written
+	ncClosed     bool
 	hbuf, vbuf   []byte // header block and value scratch
 }
 
@@ -73,6 +75,7 @@ func newH2Conn(s *Server, nc net.Conn, tlsState *tls.ConnectionState) *h2conn {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(h2MaxFrame)
 	c.hdec = hpack.NewDecoder(4096, c.emit)
 	c.hdec.SetMaxStringLength(h2MaxHeaderList)
 	return c
@@ -123,6 +126,15 @@ func (c *h2conn) serve(sawPreface bool) error {
 	}
 }
 
+// linger reads and drops what the client still sends, for a moment, after
+// a GOAWAY for a connection error: closing with unread input would reset
+// the connection, and the client might lose the GOAWAY that says why.
+func (c *h2conn) linger() {
+	if err := c.nc.SetReadDeadline(time.Now().Add(h2Linger)); err == nil {
+		_, _ = io.Copy(io.Discard, c.br)
+	}
+}
+
 // frameBuffered says whether a whole frame is already buffered, so
 // answers can wait for it to be read.
 func (c *h2conn) frameBuffered() bool {
@@ -157,8 +169,10 @@ func (c *h2conn) fail(err error) bool {
 	switch {
 	case errors.As(err, &ce):
 		c.goAwayWith(http2.ErrCode(ce), c.fr.ErrorDetail())
+		c.linger()
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.goAwayWith(http2.ErrCodeFrameSize, nil)
+		c.linger()
 	}
 	return true
 }
@@ -358,7 +372,8 @@ func (c *h2conn) goAway() {
 	}
 }
 
-// goAwayWith ends the connection after a connection error.
+// goAwayWith sends GOAWAY for a connection error and writes nothing
+// more; serve closes the connection.
 func (c *h2conn) goAwayWith(code http2.ErrCode, detail error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -370,7 +385,12 @@ func (c *h2conn) goAwayWith(code http2.ErrCode, detail error) {
 		debug = []byte(detail.Error())
 	}
 	_ = c.fr.WriteGoAway(c.lastID, code, debug)
-	c.closeLocked()
+	c.stopLocked()
+	// Half-close, so the client sees the end at once while linger
+	// reads what it still sends.
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 }
 
 func (c *h2conn) close() {
@@ -379,14 +399,22 @@ func (c *h2conn) close() {
 	c.closeLocked()
 }
 
-// closeLocked flushes what it can and closes the connection; slow
-// answers still running find it closed and write nothing.
-func (c *h2conn) closeLocked() {
+// stopLocked flushes what it can and ends all writing; slow answers
+// still running find the connection closed and write nothing.
+func (c *h2conn) stopLocked() {
 	if c.closed {
 		return
 	}
 	c.closed = true
 	_ = c.bw.Flush()
-	_ = c.nc.Close()
 	c.cancel()
+}
+
+// closeLocked stops writing and closes the connection.
+func (c *h2conn) closeLocked() {
+	c.stopLocked()
+	if !c.ncClosed {
+		c.ncClosed = true
+		_ = c.nc.Close()
+	}
 }

@@ -44,11 +44,17 @@ const (
 	// h2MaxHeaderList is SETTINGS_MAX_HEADER_LIST_SIZE; a longer header
 	// list is answered 431.
 	h2MaxHeaderList = 64 << 10
+	// h2MaxFrame is the largest frame read: the protocol's default
+	// SETTINGS_MAX_FRAME_SIZE, so it is not sent.
+	h2MaxFrame = 16384
 	// h2MaxOtherBody bounds the body of a request handed to the ServeMux.
 	h2MaxOtherBody = 1 << 20
 	// h2DrainTimeout is how long Close waits for in-flight requests after
 	// GOAWAY before it closes the connections anyway.
 	h2DrainTimeout = 2 * time.Second
+	// h2Linger is how long a connection that sent GOAWAY for an error
+	// keeps reading before it closes.
+	h2Linger = time.Second
 	// h2FreeBodies bounds a connection's spare body buffers.
 	h2FreeBodies = 64
 	// h2ReadBuf and h2WriteBuf size a connection's buffers.
