@@ -205,10 +205,10 @@ func TestLeanStreamErrors(t *testing.T) {
 	for _, blk := range [][]byte{
 		rc.block(":method", "POST", ":scheme", "http", ":path", "/wpush/"+sub.ID, "TTL", "60"),                // upper case
 		rc.block(":method", "POST", ":scheme", "http", ":path", "/wpush/"+sub.ID, "connection", "keep-alive"), // connection-specific
-		rc.block(":method", "POST", ":path", "/wpush/"+sub.ID),                                                 // no :scheme
-		rc.block("ttl", "60", ":method", "POST", ":scheme", "http", ":path", "/wpush/"+sub.ID),                 // pseudo after regular
-		rc.block(":method", "POST", ":scheme", "http", ":path", "/wpush/"+sub.ID, ":status", "200"),            // response pseudo
-		rc.block(":method", "POST", ":method", "GET", ":scheme", "http", ":path", "/wpush/"+sub.ID),            // repeated
+		rc.block(":method", "POST", ":path", "/wpush/"+sub.ID),                                                // no :scheme
+		rc.block("ttl", "60", ":method", "POST", ":scheme", "http", ":path", "/wpush/"+sub.ID),                // pseudo after regular
+		rc.block(":method", "POST", ":scheme", "http", ":path", "/wpush/"+sub.ID, ":status", "200"),           // response pseudo
+		rc.block(":method", "POST", ":method", "GET", ":scheme", "http", ":path", "/wpush/"+sub.ID),           // repeated
 	} {
 		rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndHeaders: true, EndStream: true})
 		f, err := rc.next()
