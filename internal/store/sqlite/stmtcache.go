@@ -34,15 +34,18 @@ import (
 const stmtCacheSize = 96
 
 // cachingConnector opens connections through modernc's connector and
-// wraps them in cachingConn.
-type cachingConnector struct{ base sqldriver.Connector }
+// wraps them in cachingConn, all behind one writeGate (writegate.go).
+type cachingConnector struct {
+	base sqldriver.Connector
+	gate writeGate
+}
 
 func newCachingConnector(dsn string) (sqldriver.Connector, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return cachingConnector{base}, nil
+	return cachingConnector{base: base, gate: newWriteGate()}, nil
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
@@ -50,7 +53,7 @@ func (c cachingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn)
+	return newCachingConn(conn, c.gate)
 }
 
 func (c cachingConnector) Driver() sqldriver.Driver { return c.base.Driver() }
@@ -74,6 +77,8 @@ type cachingConn struct {
 	sqliteConn
 	lru   *list.List // of *cachedStmt, most recently used first
 	bySQL map[string]*list.Element
+	gate  writeGate
+	inTx  bool // holds the gate from BeginTx to the end of the transaction
 }
 
 type cachedStmt struct {
@@ -89,13 +94,13 @@ type stmtContext interface {
 	sqldriver.StmtQueryContext
 }
 
-func newCachingConn(c sqldriver.Conn) (sqldriver.Conn, error) {
+func newCachingConn(c sqldriver.Conn, gate writeGate) (sqldriver.Conn, error) {
 	sc, ok := c.(sqliteConn)
 	if !ok {
 		c.Close()
 		return nil, errors.New("sqlite: driver connection lacks the context interfaces")
 	}
-	return &cachingConn{sqliteConn: sc, lru: list.New(), bySQL: map[string]*list.Element{}}, nil
+	return &cachingConn{sqliteConn: sc, lru: list.New(), bySQL: map[string]*list.Element{}, gate: gate}, nil
 }
 
 // Unwrap is the connection modernc opened (sqlite.Limit looks for it).
@@ -137,6 +142,13 @@ func (c *cachingConn) get(ctx context.Context, query string) (*cachedStmt, error
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Result, error) {
+	release, err := c.gateStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if release != nil {
+		defer release()
+	}
 	cs, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -147,24 +159,40 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []sqld
 	return cs.stmt.ExecContext(ctx, args)
 }
 
-func (c *cachingConn) QueryContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
+// QueryContext runs query on its cached statement; a query that may
+// write holds the gate until its rows are closed.
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []sqldriver.NamedValue) (_ sqldriver.Rows, err error) {
+	release, err := c.gateStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && release != nil {
+			release()
+		}
+	}()
 	cs, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	var rows sqldriver.Rows
 	if cs == nil {
-		return c.sqliteConn.QueryContext(ctx, query, args)
+		rows, err = c.sqliteConn.QueryContext(ctx, query, args)
+	} else {
+		rows, err = cs.stmt.QueryContext(ctx, args)
 	}
-	rows, err := cs.stmt.QueryContext(ctx, args)
 	if err != nil {
 		return nil, err
 	}
-	cs.busy = true
-	return &cachedRows{Rows: rows, cs: cs}, nil
+	if cs != nil {
+		cs.busy = true
+	}
+	return &cachedRows{Rows: rows, cs: cs, release: release}, nil
 }
 
 // Close finalizes the cached statements, then closes the connection.
 func (c *cachingConn) Close() error {
+	c.endTx()
 	for e := c.lru.Front(); e != nil; e = e.Next() {
 		_ = e.Value.(*cachedStmt).stmt.Close()
 	}
@@ -173,14 +201,22 @@ func (c *cachingConn) Close() error {
 	return c.sqliteConn.Close()
 }
 
-// cachedRows frees its statement for the next query when closed.
+// cachedRows frees its statement (if cached) for the next query, and
+// the gate (if held), when closed.
 type cachedRows struct {
 	sqldriver.Rows
-	cs *cachedStmt
+	cs      *cachedStmt
+	release func()
 }
 
 func (r *cachedRows) Close() error {
 	err := r.Rows.Close() // resets the statement
-	r.cs.busy = false
+	if r.cs != nil {
+		r.cs.busy = false
+	}
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
 	return err
 }
