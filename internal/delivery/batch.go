@@ -20,6 +20,11 @@ func (e *Engine) sendBatch(ctx context.Context, m store.Message, c Content, a de
 	if a.Channel == store.ChannelWebPush && e.o.Tracking != nil && len(c.Raw) == 0 {
 		payloads.appID, payloads.sign = m.AppID, e.o.Tracking
 	}
+	if len(subs) == 1 && a.Start.IsZero() {
+		// One recipient (most small messages): no goroutine to hand it to.
+		rec.add(ctx, e.attempt(ctx, m, a, pusher, &payloads, subs[0]))
+		return rec.final(ctx)
+	}
 	work := make(chan store.Subscriber)
 	var wg sync.WaitGroup
 	for range min(e.o.BatchConcurrency, len(subs)) {
@@ -68,11 +73,16 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	// Write what was done even when the job is being stopped, so a restart
-	// repeats as little as possible.
+	return rec.final(ctx)
+}
+
+// final writes what was done, even when the job is being stopped (ctx
+// done), so that a restart repeats as little as possible; then the job
+// ends with ctx's error, if any.
+func (r *recorder) final(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := rec.flush(fctx, true); err != nil {
+	if err := r.flush(fctx, true); err != nil {
 		return err
 	}
 	return ctx.Err()

@@ -22,7 +22,7 @@ import (
 // batch, stores the message with its fanout complete and its batch jobs
 // in the same transaction: one job per channel, no fanout job. Those
 // batches, and those of any message whose whole audience fits in the
-// fanout's first page, go to the express queue, which has workers of its
+// fanout's first page (firstPage), go to the express queue, which has workers of its
 // own (Options.ExpressWorkers), so a small message never waits for a big
 // one's batches. Durability is the same as the fanout's: the message and
 // its batches commit together or not at all, and a batch that runs again

@@ -78,11 +78,15 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 	cursor, enqueued := m.FanoutCursor, m.Targeted
 	z := zones{}
 	for {
-		page, err := e.store.AudiencePage(ctx, a.AppID, m.Audience, cursor, size)
+		limit := size
+		if cursor == 0 && m.SpreadSeconds <= 0 && m.LocalTime == "" {
+			limit = min(size, firstPage) // the first batch starts sooner
+		}
+		page, err := e.store.AudiencePage(ctx, a.AppID, m.Audience, cursor, limit)
 		if err != nil {
 			return err
 		}
-		done := len(page) < size
+		done := len(page) < limit
 		next := cursor
 		if len(page) > 0 {
 			next = page[len(page)-1].ID
@@ -113,6 +117,12 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		cursor, enqueued = next, enqueued+int64(len(page))
 	}
 }
+
+// firstPage is the size of an unthrottled fanout's first page: a small
+// first batch is read, enqueued, committed and fetched sooner, so the
+// first pushes of a big send leave while the rest of the audience is
+// still being paged.
+const firstPage = 100
 
 // paceWindow is how long one batch of a throttled message sends for, and
 // paceLead how early its job is scheduled: River releases scheduled jobs
