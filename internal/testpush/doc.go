@@ -64,11 +64,13 @@
 // and one 32-bit delivery count per subscription, so duplicates are still
 // visible through [Server.Deliveries] after a million pushes. With
 // [VerifySample], headers and the JWT are still checked on every push but
-// only one payload in [Options.SampleEvery] is decrypted, and a JWT that
-// verified once (same token, same key) is remembered until it expires
-// rather than verified again: a sender reuses one token for hours, and
-// verifying ES256 on every push would make testpush the bottleneck. The
-// cache holds at most a few thousand tokens and is emptied when full.
+// only one payload in [Options.SampleEvery] is decrypted, and an
+// Authorization header that verified once (same token, same key) is
+// remembered until its token expires rather than parsed and verified
+// again: a sender reuses one token for hours, and verifying ES256 on every
+// push would make testpush the bottleneck. The subscription's key and the
+// expiry are still checked on every push. The cache holds at most a few
+// thousand headers and is emptied when full.
 //
 // # Inspection
 //

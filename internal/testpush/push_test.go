@@ -467,3 +467,30 @@ func TestOnAccept(t *testing.T) {
 		t.Fatalf("OnAccept time %v is outside the test", at)
 	}
 }
+
+// TestSampleModeCachedHeader: a remembered Authorization header still
+// meets the subscription's own key check.
+func TestSampleModeCachedHeader(t *testing.T) {
+	srv := start(t, Options{Verify: VerifySample})
+	sn, other := newSender(t), newSender(t)
+	open, err := srv.NewSubscription()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := srv.NewSubscriptionWithKey(other.key.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	first := sn.request(t, open, []byte("m"))
+	if r := do(t, c, first); r.status != http.StatusCreated {
+		t.Fatalf("first push: %d %s", r.status, r.body)
+	}
+	req := sn.requestBody(t, keyed.Endpoint, encrypt(t, keyed, []byte("m")))
+	if req.Header.Get("Authorization") != first.Header.Get("Authorization") {
+		t.Fatal("the signer made a second header; the cache is not exercised")
+	}
+	if r := do(t, c, req); r.status != http.StatusForbidden || r.code != "vapid_key_mismatch" {
+		t.Fatalf("remembered header to a subscription with another key: %d %s", r.status, r.body)
+	}
+}

@@ -119,7 +119,7 @@ type Server struct {
 
 	faults faults
 
-	jwtCache  sync.Map // token -> cachedJWT
+	jwtCache  sync.Map // Authorization header -> cachedJWT
 	jwtCached atomic.Int64
 
 	hs        *http.Server
