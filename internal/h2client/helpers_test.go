@@ -41,7 +41,7 @@ func (l captureListener) Accept() (net.Conn, error) {
 
 // startServer serves h over TLS, with HTTP/2 unless h2 is nil; ln, when
 // not nil, is the listener to use.
-func startServer(t *testing.T, h http.Handler, h2 *http.HTTP2Config, ln net.Listener) *testServer {
+func startServer(t testing.TB, h http.Handler, h2 *http.HTTP2Config, ln net.Listener) *testServer {
 	t.Helper()
 	ts := &testServer{Server: httptest.NewUnstartedServer(h)}
 	if ln != nil {
@@ -71,7 +71,7 @@ func (ts *testServer) cut() {
 	ts.raw = nil
 }
 
-func newTransport(t *testing.T, ts *testServer, o Options) *Transport {
+func newTransport(t testing.TB, ts *testServer, o Options) *Transport {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())
