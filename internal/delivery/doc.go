@@ -16,6 +16,14 @@
 // of those queues itself (wake.go), so a job starts without waiting for a
 // poll.
 //
+// A message sent now to a few listed registration ids or aliases skips
+// the fanout job: Submit resolves its audience and stores it with its
+// batch jobs in one transaction. Batches of messages whose whole audience
+// fits in one page run on an express queue with workers of their own, so
+// a transactional message never waits behind a blast's batches; in the
+// channels' queues a message's first batch goes before later ones
+// (express.go).
+//
 // Limits: a batch holds at most Options.BatchSize recipients; outcomes are
 // flushed every Options.FlushEvery results, which bounds what a crash can
 // repeat. The Engine is safe for concurrent use.
