@@ -41,6 +41,7 @@ type h2conn struct {
 	recvUnacked int64
 	sawSettings bool
 	freeBodies  [][]byte
+	freeStreams []*h2stream
 
 	wmu sync.Mutex
 	// Guarded by wmu.

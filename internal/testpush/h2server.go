@@ -55,7 +55,8 @@ const (
 	// h2Linger is how long a connection that sent GOAWAY for an error
 	// keeps reading before it closes.
 	h2Linger = time.Second
-	// h2FreeBodies bounds a connection's spare body buffers.
+	// h2FreeBodies bounds a connection's spare body buffers, and its
+	// spare streams.
 	h2FreeBodies = 64
 	// h2ReadBuf and h2WriteBuf size a connection's buffers.
 	h2ReadBuf  = 32 << 10

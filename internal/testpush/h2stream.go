@@ -69,7 +69,7 @@ func (c *h2conn) onHeaders(f *http2.HeadersFrame) error {
 		return connError(http2.ErrCodeProtocol) // a stream that is closed
 	default:
 		c.seenID = id
-		c.blk.st = &h2stream{id: id, contentLength: -1, recvWin: h2StreamWindow}
+		c.blk.st = c.newStream(id)
 	}
 	return c.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 }
@@ -383,6 +383,32 @@ func (c *h2conn) dispatchPush(st *h2stream) {
 	a := s.push(&q, b)
 	c.answerPush(st, &a, false)
 	c.release(st) // the core keeps no reference to the body
+	if !st.queued {
+		// Answered in full: nothing refers to the stream any more.
+		c.freeStream(st)
+	}
+}
+
+// newStream returns a fresh stream, reused from answered pushes when
+// there is one.
+func (c *h2conn) newStream(id uint32) *h2stream {
+	var st *h2stream
+	if n := len(c.freeStreams); n > 0 {
+		st = c.freeStreams[n-1]
+		c.freeStreams = c.freeStreams[:n-1]
+	} else {
+		st = new(h2stream)
+	}
+	st.id, st.contentLength, st.recvWin = id, -1, h2StreamWindow
+	return st
+}
+
+// freeStream keeps a stream nothing refers to any more for newStream.
+func (c *h2conn) freeStream(st *h2stream) {
+	if len(c.freeStreams) < h2FreeBodies {
+		*st = h2stream{}
+		c.freeStreams = append(c.freeStreams, st)
+	}
 }
 
 // pushReq is the stream's request for the push core.
