@@ -2,6 +2,7 @@ package testpush
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -142,6 +143,21 @@ func (c *h2conn) answerAsync(st *h2stream, answer func(ctx context.Context)) {
 	c.wmu.Unlock()
 	go func() {
 		defer cancel()
+		defer func() {
+			// As net/http does for a handler: a panic costs the stream,
+			// not the process.
+			if v := recover(); v != nil {
+				c.s.log.Error("http2 handler panicked", slog.Any("panic", v))
+				c.wmu.Lock()
+				defer c.wmu.Unlock()
+				if !c.closed && !st.reset && !st.started {
+					_ = c.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
+					delete(c.answering, st.id)
+					c.doneLocked()
+					c.flushLocked()
+				}
+			}
+		}()
 		answer(ctx)
 	}()
 }
