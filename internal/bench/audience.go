@@ -42,7 +42,10 @@ type AudienceOptions struct {
 	// DB, for SQLite, is a file to keep the store in instead of TempDir:
 	// a later run of the same size reuses its population, as a PostgreSQL
 	// database is reused when it already holds one of that size.
-	DB       string
+	DB string
+	// Only, when not empty, names the expressions to measure (the others
+	// are skipped).
+	Only     []string
 	Progress io.Writer // progress of the population build; nil shows none
 	Terminal bool      // Progress is a terminal
 	Now      func() time.Time
@@ -126,6 +129,9 @@ func Audience(ctx context.Context, o AudienceOptions) (AudienceResult, error) {
 	}
 	r.SetupSeconds = round2(time.Since(start).Seconds())
 	for _, e := range audienceExpressions(now) {
+		if len(o.Only) > 0 && !slices.Contains(o.Only, e.name) {
+			continue
+		}
 		f, err := measureAudience(ctx, st, server, e.name, e.a, o.Repeats)
 		if err != nil {
 			return r, err

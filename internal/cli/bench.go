@@ -134,8 +134,12 @@ func benchAudience(ctx context.Context, args []string, env Env) error {
 	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each expression; the median is reported")
 	fs.StringVar(&o.Store, "store", "", "store: empty for SQLite in a temporary directory, or a postgres:// URL of an empty database (or of one holding a population of this size, which is reused)")
 	fs.StringVar(&o.DB, "db", "", "SQLite file to keep the population in; a later run of the same size reuses it")
+	only := fs.String("only", "", "comma-separated names of the expressions to measure (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *only != "" {
+		o.Only = strings.Split(*only, ",")
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("bench audience: unexpected argument %q", fs.Arg(0))}

@@ -2,54 +2,98 @@ package postgres
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/heraldpush/herald/internal/store"
 )
 
-// Audience resolution is SQL alone. The subscriber's own columns narrow
-// with = ANY(array); the tag part is array operators on the row's copy of
-// its tag set (migration 0004): tags && OR-list, tags @> AND-list,
-// NOT tags && NOT-list, so no tag-table probe is made per subscriber.
+// Audience resolution is SQL: the subscriber's own columns narrow with =
+// ANY(array); the tag part is array operators on the row's copy of its
+// tag set (migration 0004): tags && OR-list, tags @> AND-list, NOT tags &&
+// NOT-list, so no tag-table probe is made per subscriber. Nested
+// expressions (AnyOf, NoneOf: saved segments copied into a message)
+// become parenthesised groups of the same conditions.
 //
-// Nested expressions (AnyOf, NoneOf: saved segments copied into a
-// message) become parenthesised groups of the same conditions.
-//
-// Pages come, in id order, from one of two drivers:
+// Candidates come, in id order, from one of three drivers:
 //
 //   - a tag every member must carry (the only tags OR entry, or one of
 //     tags_and: the one sparsest just after the cursor, see pickDriver),
 //     through the tag table's primary key (app_id, tag, subscriber_id),
-//     each candidate then read by id: the cost follows the tag's size,
-//     not the app's;
-//   - otherwise the app's subscribers by (app_id, id) from the cursor,
-//     where the planner may prefer the registration id or alias index
-//     when the expression names those.
+//     each candidate then read by id, when it covers under driverShare of
+//     the app there: the cost follows the tag's size, not the app's;
+//   - otherwise the app's subscribers by id from the cursor;
+//   - except that a scan which finds fewer than unionShare of its
+//     candidates carrying a tag of a tags OR list (two or more tags)
+//     switches, for the rest of the page, to the list's union, read from
+//     the tag table (each tag's run from the cursor) and each looked up by
+//     id: twenty rare tags then cost their own rows (0.2 s of the
+//     server's CPU for 33,000 of a million subscribers), not the app's
+//     (1.1 s). To judge, such a scan returns every candidate that passes
+//     the column conditions, with whether it carries an OR tag and
+//     whether it is a member, rather than the members alone.
+//
+// A page reads chunks of candidates until it has its members; chunks grow
+// while members are sparse.
 
 // audiencePlan is an Audience compiled for one app.
 type audiencePlan struct {
-	where  string // conditions on subscribers s after the app and cursor
-	args   args   // $1 is the app id, $2 the cursor; then where's
-	driver string // the tag that drives this page, or ""
+	appID string
+	// cols holds the conditions on subscribers s (after the app and the
+	// cursor) but the top level's tag lists, which are in tags; args are
+	// the arguments of both: $1 is the app id, $2 the cursor.
+	cols, tags string
+	// rest is tags without the OR list, over c.tags (see chunkSQL).
+	rest string
+	args args
 	// drivers are the tags every member carries (the lone OR tag and the
-	// AND tags); pickDriver chooses driver among them.
+	// AND tags); pickDriver chooses among them.
 	drivers []string
+	// union is the tags OR list (two or more tags), which a page reads
+	// from the tag table when a scan finds its members sparse; orArg is
+	// its placeholder.
+	union []string
+	orArg string
+}
+
+// driver names where a chunk's candidates come from: a tag, the union,
+// or (the zero driver) the app's subscribers.
+type driver struct {
+	tag   string
+	union bool
 }
 
 func compileAudience(appID string, a store.Audience) audiencePlan {
-	p := audiencePlan{args: args{appID, int64(0)}}
+	p := audiencePlan{appID: appID, args: args{appID, int64(0)}}
+	or, and, not := normTags(a.Tags), normTags(a.TagsAnd), normTags(a.TagsNot)
+	own := a
+	own.Tags, own.TagsAnd, own.TagsNot = nil, nil, nil
 	var b strings.Builder
-	condSQL(&b, &p.args, a)
-	p.where = b.String()
-	or, and := normTags(a.Tags), normTags(a.TagsAnd)
+	condSQL(&b, &p.args, own)
+	p.cols = b.String()
+	b.Reset()
+	// The lists are cast to the column's collation ("C"): compared under
+	// the database's default collation instead, the array operators cost
+	// 1.6 times as much per row (a million rows against twenty tags: 0.62
+	// s against 0.38 s of the server's time).
+	if len(or) > 0 {
+		p.orArg = p.args.add(or)
+		b.WriteString(" AND s.tags && " + p.orArg + tagList)
+	}
+	var rest strings.Builder
+	if len(and) > 0 {
+		ph := p.args.add(and)
+		b.WriteString(" AND s.tags @> " + ph + tagList)
+		rest.WriteString(" AND c.tags @> " + ph + tagList)
+	}
+	if len(not) > 0 {
+		ph := p.args.add(not)
+		b.WriteString(" AND NOT s.tags && " + ph + tagList)
+		rest.WriteString(" AND NOT c.tags && " + ph + tagList)
+	}
+	p.tags, p.rest = b.String(), rest.String()
 	if len(a.RegistrationIDs) == 0 && len(a.Aliases) == 0 {
 		if len(or) == 1 {
 			p.drivers = append(p.drivers, or[0])
@@ -58,6 +102,9 @@ func compileAudience(appID string, a store.Audience) audiencePlan {
 			if !slices.Contains(p.drivers, t) {
 				p.drivers = append(p.drivers, t)
 			}
+		}
+		if len(or) > 1 {
+			p.union = or
 		}
 	}
 	return p
@@ -81,13 +128,12 @@ const (
 // cursor, provided it is sparse enough (driverShare) against the app's
 // own sampleDepth-th subscriber after the cursor; each probe is a short
 // walk of an index. Otherwise the page scans the app's subscribers.
-func (p *audiencePlan) pickDriver(ctx context.Context, q querier, appID string, cursor int64) error {
-	p.driver = ""
+func (p *audiencePlan) pickDriver(ctx context.Context, q querier, cursor int64) (driver, error) {
 	if len(p.drivers) == 0 {
-		return nil
+		return driver{}, nil
 	}
 	var b strings.Builder
-	probe := args{appID, cursor}
+	probe := args{p.appID, cursor}
 	fmt.Fprintf(&b, `SELECT coalesce((SELECT id FROM subscribers WHERE app_id = $1 AND id > $2
 		ORDER BY id OFFSET %d LIMIT 1), %d)`, sampleDepth, int64(math.MaxInt64))
 	for _, t := range p.drivers {
@@ -100,7 +146,7 @@ func (p *audiencePlan) pickDriver(ctx context.Context, q querier, appID string, 
 		dest[i] = &reach[i]
 	}
 	if err := q.QueryRowContext(ctx, b.String(), probe...).Scan(dest...); err != nil {
-		return fmt.Errorf("pick driver: %w", err)
+		return driver{}, fmt.Errorf("pick driver: %w", err)
 	}
 	best := 1
 	for i := 2; i < len(reach); i++ {
@@ -109,9 +155,9 @@ func (p *audiencePlan) pickDriver(ctx context.Context, q querier, appID string, 
 		}
 	}
 	if sparse(reach[0], reach[best], cursor) {
-		p.driver = p.drivers[best-1]
+		return driver{tag: p.drivers[best-1]}, nil
 	}
-	return nil
+	return driver{}, nil
 }
 
 // sparse reports whether a tag whose sampleDepth-th subscriber after
@@ -155,10 +201,6 @@ func condSQL(b *strings.Builder, p *args, a store.Audience) {
 	if !a.ClickedSince.IsZero() {
 		b.WriteString(" AND coalesce(s.last_clicked_at >= " + p.add(toMS(a.ClickedSince)) + ", false)")
 	}
-	// The lists are cast to the column's collation ("C"): compared under
-	// the database's default collation instead, the array operators cost
-	// 1.6 times as much per row (a million rows against twenty tags: 0.62
-	// s against 0.38 s of the server's time).
 	if or := normTags(a.Tags); len(or) > 0 {
 		b.WriteString(" AND s.tags && " + p.add(or) + tagList)
 	}
@@ -184,21 +226,148 @@ func condSQL(b *strings.Builder, p *args, a store.Audience) {
 	}
 }
 
-// from returns the FROM … WHERE clause reading candidates after $2 and the
-// column that orders them, with the driver tag's placeholder added to
-// args.
-func (p *audiencePlan) from(a *args) (string, string) {
-	if p.driver == "" {
-		return `subscribers s WHERE s.app_id = $1 AND s.id > $2`, "s.id"
+// chunkSQL returns the statement reading up to n candidates of driver d
+// after cursor (all of them when n is 0 and d no union), in id order, as
+// rows of (id, channel, time zone, carries an OR tag). A member has a
+// channel; a candidate that is none has NULL there. Only a probe (a scan
+// judging whether to switch to the union, see the top of this file) and
+// a union chunk (so that the next starts after the last id read) return
+// candidates that are not members.
+func (p *audiencePlan) chunkSQL(d driver, cursor int64, n int, probe bool) (string, args) {
+	a := slices.Clone(p.args)
+	a[1] = cursor
+	switch {
+	case d.union:
+		// The n smallest ids of a union are among the n smallest of each
+		// tag: each arm is a short walk of the tag table's key.
+		var u strings.Builder
+		for i, t := range p.union {
+			if i > 0 {
+				u.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&u, `(SELECT subscriber_id FROM subscriber_tags WHERE app_id = $1 AND tag = %s
+				AND subscriber_id > $2 ORDER BY subscriber_id LIMIT %s)`, a.add(t), a.add(n))
+		}
+		return `SELECT u.sid, s.channel, s.timezone, true FROM (SELECT DISTINCT subscriber_id AS sid FROM (` + u.String() +
+			`) arms ORDER BY 1 LIMIT ` + a.add(n) + `) u
+			LEFT JOIN LATERAL (SELECT * FROM subscribers s WHERE s.id = u.sid AND s.app_id = $1` + p.cols + p.tags + ` OFFSET 0) s ON true
+			ORDER BY u.sid`, a
+	case d.tag != "":
+		// The tag's rows drive a nested loop, each looked up in subscribers
+		// by id (the LATERAL subquery, fenced by OFFSET 0 so the planner
+		// keeps it): a page then costs its own size. Left to itself the
+		// planner may merge-join the tag's rows with every subscriber from
+		// the first, which costs the app's size on every page.
+		return `SELECT s.id, s.channel, s.timezone, true FROM subscriber_tags t CROSS JOIN LATERAL (SELECT * FROM subscribers s0
+			WHERE s0.id = t.subscriber_id AND s0.app_id = t.app_id OFFSET 0) s
+			WHERE t.app_id = $1 AND t.tag = ` + a.add(d.tag) + ` AND t.subscriber_id > $2` + p.cols + p.tags +
+			orderLimit("t.subscriber_id", n, &a), a
+	case probe:
+		// OFFSET 0 keeps each level whole, so that every list is compared
+		// once per row.
+		return `SELECT id, CASE WHEN m THEN channel END, CASE WHEN m THEN timezone END, hit FROM (
+			SELECT id, channel, timezone, hit, hit` + p.rest + ` AS m FROM (
+			SELECT s.id, s.channel, s.timezone, s.tags, s.tags && ` + p.orArg + tagList + ` AS hit
+			FROM subscribers s WHERE s.app_id = $1 AND s.id > $2` + p.cols + orderLimit("s.id", n, &a) + ` OFFSET 0) c OFFSET 0) c2`, a
 	}
-	// The tag's rows drive a nested loop, each looked up in subscribers by
-	// id (the LATERAL subquery, fenced by OFFSET 0 so the planner keeps
-	// it), as SQLite's CROSS JOIN does: a page then costs its own size.
-	// Left to itself the planner may merge-join the tag's rows with every
-	// subscriber from the first, which costs the app's size on every page.
-	return `subscriber_tags t CROSS JOIN LATERAL (SELECT * FROM subscribers s0
-		WHERE s0.id = t.subscriber_id AND s0.app_id = t.app_id OFFSET 0) s
-		WHERE t.app_id = $1 AND t.tag = ` + a.add(p.driver) + ` AND t.subscriber_id > $2`, "t.subscriber_id"
+	return `SELECT s.id, s.channel, s.timezone, true FROM subscribers s WHERE s.app_id = $1 AND s.id > $2` + p.cols + p.tags +
+		orderLimit("s.id", n, &a), a
+}
+
+// orderLimit orders by col and reads n rows, all of them when n is 0.
+func orderLimit(col string, n int, a *args) string {
+	if n <= 0 {
+		return ""
+	}
+	return " ORDER BY " + col + " LIMIT " + a.add(n)
+}
+
+const (
+	// minChunk and maxChunk bound the candidates one statement reads
+	// after a page's first.
+	minChunk = 32
+	maxChunk = 65536
+	// unionShare is the share of scanned candidates carrying a tag of the
+	// tags OR list under which the union is read instead (see the top of
+	// this file), and unionProbe how many candidates a scan reads before
+	// it judges.
+	unionShare = 0.2
+	unionProbe = 256
+)
+
+// page collects up to limit members after cursor (limit < 0: all of them,
+// counting only). It returns the members (nil when counting) and how many.
+func (s *Store) page(ctx context.Context, p *audiencePlan, cursor int64, limit int) ([]store.Recipient, int64, error) {
+	d, err := p.pickDriver(ctx, s.db, cursor)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []store.Recipient
+	n := unionProbe * 8 // counting: a first chunk, to see whether to switch
+	if limit > 0 {
+		out = make([]store.Recipient, 0, limit)
+		n = limit
+		if p.union != nil && d == (driver{}) {
+			n = unionProbe // the probe; the page's other members come after
+		}
+	}
+	var found int64
+	seen, kept, orHits := 0, 0, 0 // candidates of this driver: read, members, carrying a tags OR tag
+	zones := map[string]string{}
+	probe := p.union != nil && d == (driver{}) // the first chunk judges
+	for {
+		q, qargs := p.chunkSQL(d, cursor, n, probe)
+		read, last, hits, err := s.chunk(ctx, q, qargs, zones, func(rec store.Recipient) bool {
+			kept++
+			found++
+			if limit > 0 {
+				out = append(out, rec)
+				return len(out) < limit
+			}
+			return true
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		if limit > 0 && len(out) == limit {
+			return out, found, nil
+		}
+		seen, orHits = seen+read, orHits+hits
+		if read < n {
+			return out, found, nil
+		}
+		cursor = last
+		if probe && float64(orHits) < unionShare*float64(seen) {
+			d = driver{union: true}
+			seen, kept = 0, 0
+		}
+		probe = false
+		if limit < 0 && !d.union {
+			// Counting, and not through the union: the rest in SQL.
+			var rest int64
+			q, qargs := p.chunkSQL(d, cursor, 0, false)
+			if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (`+q+`) c`, qargs...).Scan(&rest); err != nil {
+				return nil, 0, err
+			}
+			return nil, found + rest, nil
+		}
+		// What is left of the page: a chunk of members reads that many; a
+		// chunk of the union, whose ids need not be members, more by the
+		// share of members seen so far. (A chunk of members must not ask
+		// for more than the page needs: for a large LIMIT, the planner
+		// would rather sort the whole app than walk its index.)
+		n = maxChunk
+		if limit > 0 {
+			n = limit - len(out)
+			if d.union {
+				share := 1.0
+				if seen > 0 {
+					share = max(float64(kept)/float64(seen), 1.0/float64(maxChunk))
+				}
+				n = min(max(int(float64(n)*1.25/share), minChunk), maxChunk)
+			}
+		}
+	}
 }
 
 // AudiencePage returns up to limit members of a, in id order, after afterID.
@@ -207,107 +376,27 @@ func (s *Store) AudiencePage(ctx context.Context, appID string, a store.Audience
 		return []store.Recipient{}, nil
 	}
 	p := compileAudience(appID, a)
-	p.args[1] = afterID
-	if err := p.pickDriver(ctx, s.db, appID, afterID); err != nil {
-		return nil, fmt.Errorf("postgres: audience of %s: %w", appID, err)
-	}
-	from, order := p.from(&p.args)
-	q := `SELECT s.id, s.channel, s.timezone FROM ` + from + p.where + ` ORDER BY ` + order + ` LIMIT ` + p.args.add(limit)
-	out, err := s.recipients(ctx, q, p.args, make([]store.Recipient, 0, min(limit, 1024)))
+	out, _, err := s.page(ctx, &p, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: audience of %s: %w", appID, err)
 	}
 	return out, nil
 }
 
-// recipients appends to out the rows (id, channel, timezone) of query q.
-// They are read from pgx's raw values on the pool's connection: through
-// database/sql's Rows and Scan, the fanout's reading of a million
-// members cost the client more CPU than the server spent finding them.
-func (s *Store) recipients(ctx context.Context, q string, qargs args, out []store.Recipient) ([]store.Recipient, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return out, err
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		rows, err := c.Conn().Query(ctx, q, qargs...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		zones := map[string]string{}
-		first, idBinary := true, false
-		for rows.Next() {
-			v := rows.RawValues()
-			if first {
-				fd := rows.FieldDescriptions()
-				if len(fd) != 3 {
-					return fmt.Errorf("want 3 columns, got %d", len(fd))
-				}
-				first, idBinary = false, fd[0].Format == pgx.BinaryFormatCode
-			}
-			if len(v) != 3 {
-				return fmt.Errorf("want 3 values, got %d", len(v))
-			}
-			var r store.Recipient
-			if idBinary && len(v[0]) == 8 {
-				r.ID = int64(binary.BigEndian.Uint64(v[0]))
-			} else if r.ID, err = strconv.ParseInt(string(v[0]), 10, 64); err != nil {
-				return fmt.Errorf("subscriber id %q: %w", v[0], err)
-			}
-			r.Channel = channelOfBytes(v[1])
-			r.Timezone = zoneOf(zones, v[2])
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-// channelOfBytes is channelOf without allocating for a known channel.
-func channelOfBytes(ch []byte) store.Channel {
-	for _, c := range []store.Channel{store.ChannelWebPush, store.ChannelFCM, store.ChannelAPNs} {
-		if string(c) == string(ch) {
-			return c
-		}
-	}
-	return store.Channel(ch)
-}
-
-// zoneOf returns tz from zones, adding it when new, so that a page shares
-// one string per time zone.
-func zoneOf(zones map[string]string, tz []byte) string {
-	if z, ok := zones[string(tz)]; ok {
-		return z
-	}
-	z := string(tz)
-	zones[z] = z
-	return z
-}
-
-// CountAudience counts the members of a in one statement: a lone tag
-// from the tag table's key alone, otherwise as pickDriver chooses at the
-// start of the app.
+// CountAudience counts the members of a: a lone tag from the tag table's
+// key alone, otherwise as a page reads them, all but a first chunk in
+// one statement unless the page switches to the union.
 func (s *Store) CountAudience(ctx context.Context, appID string, a store.Audience) (int64, error) {
 	var n int64
+	var err error
 	if t, ok := loneTag(a); ok {
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM subscriber_tags WHERE app_id = $1 AND tag = $2`,
-			appID, t).Scan(&n); err != nil {
-			return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
-		}
-		return n, nil
+		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM subscriber_tags WHERE app_id = $1 AND tag = $2`,
+			appID, t).Scan(&n)
+	} else {
+		p := compileAudience(appID, a)
+		_, n, err = s.page(ctx, &p, 0, -1)
 	}
-	p := compileAudience(appID, a)
-	if err := p.pickDriver(ctx, s.db, appID, 0); err != nil {
-		return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
-	}
-	from, _ := p.from(&p.args)
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+from+p.where, p.args...).Scan(&n); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("postgres: count audience of %s: %w", appID, err)
 	}
 	return n, nil
