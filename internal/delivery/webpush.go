@@ -59,6 +59,7 @@ var _ Pusher = (*WebPush)(nil)
 
 type origin struct {
 	client     *http.Client
+	do         webpush.Doer        // what pushes are sent with: client, or h2's RoundTrip
 	h2         *h2client.Transport // client's transport, when it is h2client's
 	sem        chan struct{}
 	pauseUntil atomic.Int64 // unix nanoseconds
@@ -111,7 +112,7 @@ func (w *WebPush) Push(ctx context.Context, sub store.Subscriber, p Push) Attemp
 	defer func() { <-o.sem }()
 	rctx, cancel := context.WithTimeout(ctx, w.o.Timeout)
 	defer cancel()
-	res, err := webpush.Send(rctx, o.client, webpush.Subscription{Endpoint: sub.Token, Keys: webpush.Keys{P256DH: sub.P256DH, Auth: sub.Auth}},
+	res, err := webpush.Send(rctx, o.do, webpush.Subscription{Endpoint: sub.Token, Keys: webpush.Keys{P256DH: sub.P256DH, Auth: sub.Auth}},
 		webpush.Message{Payload: p.Payload, TTL: p.TTL, Urgency: webpush.Urgency(p.Urgency), Topic: p.Topic}, signer)
 	switch res.Outcome {
 	case webpush.Delivered:
@@ -159,6 +160,10 @@ func (w *WebPush) origin(endpoint string) (*origin, error) {
 			return nil, err
 		}
 		o.h2, o.client = t, &http.Client{Transport: t, CheckRedirect: noRedirects}
+		// Pushes skip http.Client, which copies headers for redirects that
+		// never come (~0.9 µs a push): h2client answers a 3xx as it is,
+		// which is what noRedirects makes the Client do.
+		o.do = roundTripper{t}
 		w.origins[key] = o
 		return o, nil
 	}
@@ -175,9 +180,15 @@ func (w *WebPush) origin(endpoint string) (*origin, error) {
 		DisableCompression: true,
 	}
 	o.client = &http.Client{Transport: t, CheckRedirect: noRedirects}
+	o.do = o.client
 	w.origins[key] = o
 	return o, nil
 }
+
+// roundTripper sends a request with a transport's RoundTrip alone.
+type roundTripper struct{ t http.RoundTripper }
+
+func (r roundTripper) Do(req *http.Request) (*http.Response, error) { return r.t.RoundTrip(req) }
 
 // leanHTTP2 reports whether p asks for HTTP/2 over TLS only, or for
 // nothing in particular: then an https origin gets h2client's transport,

@@ -256,6 +256,13 @@ const (
 	maxReason = 200
 )
 
+// Doer sends one request and returns its response: an *http.Client, or
+// anything that sends the request as it is (a push service never
+// redirects, so a transport's RoundTrip serves without a Client).
+type Doer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
 // Send builds the request for m with NewRequest, sends it with c and
 // classifies the response. It reads a bounded amount of the body (the
 // start of it goes into Result.Reason when the push was not delivered)
@@ -265,7 +272,7 @@ const (
 // says what to do: TooLarge for ErrPayloadTooLarge, Retry when the push
 // service could not be reached, Failed when the request could not be
 // built (bad keys, endpoint or message).
-func Send(ctx context.Context, c *http.Client, sub Subscription, m Message, signer *Signer) (Result, error) {
+func Send(ctx context.Context, c Doer, sub Subscription, m Message, signer *Signer) (Result, error) {
 	if c == nil {
 		return Result{Outcome: Failed, Reason: "no http client"}, errors.New("webpush: send: nil http client")
 	}
