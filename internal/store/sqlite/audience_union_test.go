@@ -38,7 +38,8 @@ func unionMember(s store.Subscriber, a store.Audience) bool {
 // TestAudienceSparseAndNested checks, against the definition, the paths
 // that the contract's small populations do not reach: a scan that finds
 // its tags OR list sparse and reads the list's union through the tag table
-// from there (a page, and a count, that changes driver midway), and
+// from there (a page, and a count, that changes driver midway), two
+// common tags_and intersected, and
 // nested expressions evaluated in Go from a mask, over a population of a
 // few thousand with common and rare tags.
 func TestAudienceSparseAndNested(t *testing.T) {
@@ -58,7 +59,7 @@ func TestAudienceSparseAndNested(t *testing.T) {
 		if r.IntN(4) == 0 {
 			sub.LastClickedAt = sub.LastActiveAt
 		}
-		sub.Tags = []string{fmt.Sprintf("c%d", r.IntN(3))} // common: a third each
+		sub.Tags = []string{fmt.Sprintf("c%d", r.IntN(3)), fmt.Sprintf("d%d", r.IntN(2))} // common: a third, a half
 		if r.IntN(20) == 0 {
 			sub.Tags = append(sub.Tags, fmt.Sprintf("r%d", r.IntN(10))) // rare: 0.5% each
 		}
@@ -91,7 +92,16 @@ func TestAudienceSparseAndNested(t *testing.T) {
 		{ActiveSince: since, AnyOf: []store.Audience{{Tags: []string{"c0", "r1"}, ClickedSince: since},
 			{Languages: []string{"en"}, ActiveSince: since.Add(20 * time.Hour)}},
 			NoneOf: []store.Audience{{Tags: rare(2, 3)}, {Languages: []string{"de"}}}}, // SQL pre-filters
+		{TagsAnd: []string{"c0", "d1"}}, // two common tags: intersected
+		{TagsAnd: []string{"d0", "c2", "r4"}, Tags: []string{"r4", "c1"}},
+		{TagsAnd: []string{"c1", "d0"}, TagsNot: rare(1, 2), Languages: []string{"fa"}},
 		{Tags: rare(0, 1, 2, 3, 4, 5, 6), AnyOf: []store.Audience{{Languages: []string{"en"}}, {AnyOf: []store.Audience{{ActiveSince: since}}, NoneOf: []store.Audience{{Tags: []string{"c0"}}}}}},
+	}
+	// Both common, so the page intersects them (else the cases below
+	// would not reach that path).
+	p := compileAudience("u", store.Audience{TagsAnd: []string{"c0", "d1"}})
+	if d, err := p.pickDriver(ctx, s.db, 0); err != nil || d.and == "" {
+		t.Fatalf("pickDriver(c0 AND d1) = %+v, %v; want two tags intersected", d, err)
 	}
 	for i, a := range cases {
 		var want []int64
