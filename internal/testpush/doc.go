@@ -95,8 +95,9 @@
 // Framer and hpack), answers each POST /wpush/{id} inline as soon as its
 // body is complete, and flushes the answers once no further frame is
 // buffered, so a burst of pushes costs one TLS record and one write. It
-// costs about 3 µs of CPU per push where net/http's server costs about 17,
-// which in a benchmark is CPU taken from Herald. Pushes and everything
+// costs 1.5–3 µs of CPU per push under VerifySample where net/http's
+// server costs 17–22 (BenchmarkH2Push; herald bench webpush), and in a
+// benchmark that CPU is taken from Herald. Pushes and everything
 // else go through the same push core, so they are checked, counted,
 // failed on demand and sampled alike: a push held by an injected delay is
 // answered on a goroutine of its own, and any other method or path is
