@@ -117,7 +117,7 @@ func (c *h2conn) serve(sawPreface bool) error {
 				return fmt.Errorf("write: %w", err)
 			}
 		}
-		f, err := c.fr.ReadFrame()
+		f, err := c.readFrame()
 		if err == nil {
 			err = c.process(f)
 		}
@@ -125,6 +125,22 @@ func (c *h2conn) serve(sawPreface bool) error {
 			return err
 		}
 	}
+}
+
+// readFrame reads the next frame. A HEADERS frame that fails to parse is
+// a connection error even where the Framer calls it the stream's: its
+// header block was not decoded, so the HPACK state is lost.
+func (c *h2conn) readFrame() (http2.Frame, error) {
+	fh, err := c.fr.ReadFrameHeader()
+	if err != nil {
+		return nil, err
+	}
+	f, err := c.fr.ReadFrameForHeader(fh)
+	var se http2.StreamError
+	if fh.Type == http2.FrameHeaders && errors.As(err, &se) {
+		return nil, connError(http2.ErrCodeProtocol)
+	}
+	return f, err
 }
 
 // linger reads and drops what the client still sends, for a moment, after
@@ -173,6 +189,11 @@ func (c *h2conn) fail(err error) bool {
 		c.linger()
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.goAwayWith(http2.ErrCodeFrameSize, nil)
+		c.linger()
+	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
+		// A frame too short to parse, or a broken connection, where
+		// this GOAWAY goes nowhere.
+		c.goAwayWith(http2.ErrCodeProtocol, nil)
 		c.linger()
 	}
 	return true

@@ -159,6 +159,12 @@ func TestLeanMalformedFrames(t *testing.T) {
 			rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0xff, 0xff, 0xff, 0xff, 0x7f}, EndHeaders: true})
 		}, http2.ErrCodeCompression},
 		{"window update of 0", func(rc *rawConn) { rc.fr.WriteWindowUpdate(0, 0) }, http2.ErrCodeProtocol},
+		{"headers padded past their end", func(rc *rawConn) {
+			rc.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPadded|http2.FlagHeadersEndHeaders, 1, []byte{9, 0x82})
+		}, http2.ErrCodeProtocol},
+		{"headers too short for their priority", func(rc *rawConn) {
+			rc.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPriority|http2.FlagHeadersEndHeaders, 1, []byte{0, 0})
+		}, http2.ErrCodeProtocol},
 		{"window overflow", func(rc *rawConn) { rc.fr.WriteWindowUpdate(0, 1<<31-1) }, http2.ErrCodeFlowControl},
 		{"initial window too large", func(rc *rawConn) {
 			rc.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})
