@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Outcomes", func(t *testing.T) { testOutcomes(t, open) })
 	t.Run("Audience", func(t *testing.T) { testAudience(t, open) })
 	t.Run("AudienceRandom", func(t *testing.T) { testAudienceRandom(t, open) })
+	t.Run("AudienceLists", func(t *testing.T) { testAudienceLists(t, open) })
 	t.Run("MessageIsolation", func(t *testing.T) { testMessageIsolation(t, open) })
 	t.Run("Timeline", func(t *testing.T) { testTimeline(t, open) })
 	t.Run("ChannelCounts", func(t *testing.T) { testChannelCounts(t, open) })
