@@ -9,6 +9,7 @@
 package testpush
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -171,6 +172,14 @@ func TestFirefox(t *testing.T) {
 	waitFor(t, "two acks", func() bool { return srv.Stats().Acked == 2 })
 
 	// Offline: Firefox gets the message when it comes back with its uaid.
+	// It is killed, so wait until it has saved the uaid testpush gave it
+	// (prefs.js is written a moment after the pref changes); without it
+	// the next Firefox says hello as a new browser and never sees the
+	// message.
+	waitFor(t, "Firefox to save its push uaid", func() bool {
+		b, err := os.ReadFile(filepath.Join(profile, "prefs.js"))
+		return err == nil && bytes.Contains(b, []byte(`"dom.push.userAgentID"`))
+	})
 	stop()
 	waitFor(t, "Firefox's socket to close", func() bool { return srv.Stats().BrowserConnected == 0 })
 	send("while offline")
