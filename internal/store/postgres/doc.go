@@ -10,7 +10,9 @@
 //   - a subscriber's tags live in the join table subscriber_tags, keyed
 //     (app_id, tag, subscriber_id), and in a text[] copy on the row, so an
 //     audience's tag part (OR, AND, NOT) is evaluated by SQL with the
-//     array operators &&, @> while the join table drives pages of a tag;
+//     array operators &&, @> (in the "C" collation), while the join table
+//     drives pages of a sparse tag and reads the union of a sparse OR
+//     list (audience.go); audience rows are read from pgx's raw values;
 //   - bulk writes (UpsertSubscribers, RecordOutcomes) send whole batches
 //     as arrays (unnest), one statement per batch, not one per row.
 //

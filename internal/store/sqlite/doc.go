@@ -19,7 +19,9 @@
 // truth). A page reads a narrow covering index, subscribers_audience
 // (every column an expression looks at, last_clicked_at included since
 // migration 0009), from the cursor; or the tag table's key when every
-// member must carry one tag; or, when a scan finds a tags OR list sparse,
+// member must carry one tag (two tags_and merged when both are common),
+// each member then looked up by rowid; or, when a scan finds a tags OR
+// list sparse,
 // the union of the list's tags merged in id order from the tag table; or
 // the registration-id or alias index when the expression names them.
 // Streaming the whole audience of any EngageLab-shaped expression over a
