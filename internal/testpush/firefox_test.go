@@ -186,7 +186,9 @@ func TestFirefox(t *testing.T) {
 	runFirefox(t, ctx, profile, "about:blank")
 	receive("while offline")
 	waitFor(t, "the third ack", func() bool { return srv.Stats().Acked == 3 })
-	if st := srv.Stats(); st.BrowserHellos != 2 || st.Accepted != 3 || len(st.Rejected) != 0 {
+	// The second Firefox may reconnect its push socket (a third hello,
+	// and the message forwarded again until acked); nothing is lost.
+	if st := srv.Stats(); st.BrowserHellos < 2 || st.Accepted != 3 || len(st.Rejected) != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
