@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // migrationFS holds the schema, one numbered file per change. The numbers
@@ -52,50 +49,10 @@ func (s *Store) LockMigrations(ctx context.Context) (unlock func(), err error) {
 	}, nil
 }
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads NNNN_name.sql files from dir in version order.
-// Versions must run 1, 2, 3… without gaps or repeats.
-func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
-		}
-		body, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: version %d, want %d (no gaps or repeats)", m.name, m.version, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies the migrations not yet recorded in schema_migrations, in
 // order, each in its own transaction together with its record, and returns
 // how many it applied.
-func migrate(ctx context.Context, db *sql.DB, ms []migration, now func() time.Time, log *slog.Logger) (int, error) {
+func migrate(ctx context.Context, db *sql.DB, ms []sqlstore.Migration, now func() time.Time, log *slog.Logger) (int, error) {
 	applied := 0
 	for _, m := range ms {
 		did, err := applyMigration(ctx, db, m, len(ms), now)
@@ -104,7 +61,7 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration, now func() time.Ti
 		}
 		if did {
 			applied++
-			log.InfoContext(ctx, "store: applied migration", "version", m.version, "name", m.name)
+			log.InfoContext(ctx, "store: applied migration", "version", m.Version, "name", m.Name)
 		}
 	}
 	return applied, nil
@@ -112,14 +69,14 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration, now func() time.Ti
 
 // applyMigration runs one migration and records it, unless it is recorded
 // already. The advisory lock makes a second node wait, then find it done.
-func applyMigration(ctx context.Context, db *sql.DB, m migration, known int, now func() time.Time) (bool, error) {
+func applyMigration(ctx context.Context, db *sql.DB, m sqlstore.Migration, known int, now func() time.Time) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("migration %s: begin: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: begin: %w", m.Name, err)
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLock)); err != nil {
-		return false, fmt.Errorf("migration %s: lock: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: lock: %w", m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer NOT NULL PRIMARY KEY,
@@ -135,19 +92,19 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration, known int, now
 	if current > known {
 		return false, fmt.Errorf("database schema version %d is newer than this binary's %d", current, known)
 	}
-	if m.version <= current {
+	if m.Version <= current {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx,
 		"INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-		m.version, m.name, toMS(now())); err != nil {
-		return false, fmt.Errorf("migration %s: record: %w", m.name, err)
+		m.Version, m.Name, toMS(now())); err != nil {
+		return false, fmt.Errorf("migration %s: record: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: commit: %w", m.Name, err)
 	}
 	return true, nil
 }

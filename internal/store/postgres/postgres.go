@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // DefaultMaxOpenConns bounds the pool when Options.MaxOpenConns is zero.
@@ -36,6 +37,8 @@ type Options struct {
 // Store is the PostgreSQL implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
+	// Queries are the methods whose SQL is the same on both stores.
+	*sqlstore.Queries
 	db  *sql.DB
 	now func() time.Time
 	log *slog.Logger
@@ -76,6 +79,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	db.SetMaxIdleConns(o.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, now: o.Now, log: o.Logger}
+	s.Queries = sqlstore.New(db, dialect(), s.now, s.inTx)
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -87,7 +91,7 @@ func (s *Store) init(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	ms, err := loadMigrations(migrationFS, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -187,11 +191,6 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// scanner is the part of *sql.Row and *sql.Rows the scan helpers need.
-type scanner interface {
-	Scan(dest ...any) error
 }
 
 // toMS stores a time as unix milliseconds, the precision of every backend.

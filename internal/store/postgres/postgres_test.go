@@ -8,6 +8,7 @@ import (
 
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/store/postgres/pgtest"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 	"github.com/heraldpush/herald/internal/store/storetest"
 )
 
@@ -91,7 +92,7 @@ func TestMigrationsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ms, err := loadMigrations(migrationFS, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}

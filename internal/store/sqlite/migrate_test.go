@@ -10,16 +10,18 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 func TestMigrationsRecordedOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "herald.db")
 	ctx := t.Context()
-	want, err := loadMigrations(migrationFS, "migrations")
+	want, err := sqlstore.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
-	if len(want) == 0 || want[0].name != "0001_init.sql" {
+	if len(want) == 0 || want[0].Name != "0001_init.sql" {
 		t.Fatalf("embedded migrations = %v, want 0001_init.sql first", want)
 	}
 	for round := range 3 {
@@ -88,7 +90,7 @@ func TestMigrateAppliesInOrderEachInItsTransaction(t *testing.T) {
 		"m/0003_broken.sql": {Data: []byte("CREATE TABLE three (x INTEGER); INSERT INTO nowhere VALUES (1);")},
 		"m/README.md":       {Data: []byte("not a migration")},
 	}
-	ms, err := loadMigrations(fsys, "m")
+	ms, err := sqlstore.LoadMigrations(fsys, "m")
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
@@ -112,7 +114,7 @@ func TestMigrateAppliesInOrderEachInItsTransaction(t *testing.T) {
 	}
 	// Fixed, it applies on the next run, and only it.
 	fsys["m/0003_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE three (x INTEGER);")}
-	ms, _ = loadMigrations(fsys, "m")
+	ms, _ = sqlstore.LoadMigrations(fsys, "m")
 	if n, err := migrate(ctx, db, ms, time.Now, discard()); err != nil || n != 1 {
 		t.Errorf("second migrate = %d, %v; want 1, nil", n, err)
 	}
@@ -121,8 +123,8 @@ func TestMigrateAppliesInOrderEachInItsTransaction(t *testing.T) {
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	ctx := t.Context()
 	db := rawDB(t)
-	one := []migration{{version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x)"}}
-	two := append(one, migration{version: 2, name: "0002_b.sql", sql: "CREATE TABLE b (x)"})
+	one := []sqlstore.Migration{{Version: 1, Name: "0001_a.sql", SQL: "CREATE TABLE a (x)"}}
+	two := append(one, sqlstore.Migration{Version: 2, Name: "0002_b.sql", SQL: "CREATE TABLE b (x)"})
 	if _, err := migrate(ctx, db, two, time.Now, discard()); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func TestLoadMigrationsRejectsBadNumbering(t *testing.T) {
 		"no number": {"m/init.sql": {}},
 		"zero":      {"m/0000_a.sql": {}},
 	} {
-		if _, err := loadMigrations(fsys, "m"); err == nil {
+		if _, err := sqlstore.LoadMigrations(fsys, "m"); err == nil {
 			t.Errorf("%s: loadMigrations accepted it", name)
 		}
 	}

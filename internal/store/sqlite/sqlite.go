@@ -19,6 +19,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // Defaults used when the matching Options field is zero.
@@ -59,6 +60,8 @@ type Options struct {
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
+	// Queries are the methods whose SQL is the same on both stores.
+	*sqlstore.Queries
 	db    *sql.DB
 	now   func() time.Time
 	log   *slog.Logger
@@ -122,6 +125,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	db.SetConnMaxIdleTime(0)
 
 	s := &Store{db: db, now: o.Now, log: o.Logger, bulk: bulkStmts{db: db}}
+	s.Queries = sqlstore.New(db, dialect(), s.now, s.inTx)
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -148,7 +152,7 @@ func (s *Store) init(ctx context.Context) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
-	ms, err := loadMigrations(migrationFS, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
