@@ -245,5 +245,6 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if err := json.Unmarshal(m.Content, &content); err != nil {
 		return fmt.Errorf("delivery: content of message %d: %w", m.ID, err)
 	}
-	return e.sendBatch(ctx, m, content, a, job.Queue, subs)
+	first := job.Priority == priorityFirst && a.Attempt == 0
+	return e.sendBatch(ctx, m, content, a, job.Queue, first, subs)
 }
