@@ -136,7 +136,7 @@ type WebPushResult struct {
 	Problems     []string  `json:"problems,omitempty"`
 	Verify       string    `json:"verify"` // "all" or "sample"
 	SampleEvery  int       `json:"sample_every,omitempty"`
-	HTTP         string    `json:"http"` // "1.1" or "2", over TLS
+	HTTP         string    `json:"http"`        // "1.1" or "2", over TLS
 	PushServer   string    `json:"push_server"` // testpush's HTTP/2 server: "lean" or "std"
 	PayloadBytes int       `json:"payload_bytes"`
 	MessageID    int64     `json:"message_id"`
