@@ -4,23 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
-
-// hasCallback says whether the app has a callback, inside tx.
-func hasCallback(ctx context.Context, tx *sql.Tx, appID string) (bool, error) {
-	var one int
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM app_callbacks WHERE app_id = $1", appID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
-}
 
 // outcomeEvents adds one event per newly final outcome when the app has a
 // callback, in one statement. It runs before pruned subscribers are
@@ -29,7 +18,7 @@ func outcomeEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, f
 	if len(finals) == 0 {
 		return nil
 	}
-	if ok, err := hasCallback(ctx, tx, appID); !ok || err != nil {
+	if ok, err := dialect().HasCallback(ctx, tx, appID); !ok || err != nil {
 		return err
 	}
 	n := len(finals)
@@ -48,23 +37,6 @@ func outcomeEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, f
 	return nil
 }
 
-// engagementEvents adds the events of a device report that counted.
-func engagementEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, registrationID string, kinds []store.CallbackEventKind, at time.Time) error {
-	if len(kinds) == 0 {
-		return nil
-	}
-	if ok, err := hasCallback(ctx, tx, appID); !ok || err != nil {
-		return err
-	}
-	for _, k := range kinds {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO callback_events (app_id, kind, message_id, registration_id, at, next_at)
-			VALUES ($1, $2, $3, $4, $5, $5)`, appID, string(k), msgID, registrationID, toMS(at)); err != nil {
-			return fmt.Errorf("callback events: %w", err)
-		}
-	}
-	return nil
-}
-
 // finishedEvent adds the finished event of message id, which this
 // transaction has just moved to done, with its counters.
 func finishedEvent(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
@@ -72,7 +44,7 @@ func finishedEvent(ctx context.Context, tx *sql.Tx, id int64, now time.Time) err
 	if err := tx.QueryRowContext(ctx, "SELECT app_id FROM messages WHERE id = $1", id).Scan(&appID); err != nil {
 		return fmt.Errorf("finished event: %w", err)
 	}
-	if ok, err := hasCallback(ctx, tx, appID); !ok || err != nil {
+	if ok, err := dialect().HasCallback(ctx, tx, appID); !ok || err != nil {
 		return err
 	}
 	m, err := message(ctx, tx, appID, id)

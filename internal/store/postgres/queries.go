@@ -6,7 +6,7 @@ import "github.com/heraldpush/herald/internal/store/sqlstore"
 // sqlstore: apps, channel credentials, callbacks, segments, timelines)
 // need to know of this one.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{Name: "postgres", Numbered: true, InsertOrder: "seq", Classify: classify}
+	return sqlstore.Dialect{Name: "postgres", Numbered: true, Greatest: "greatest", InsertOrder: "seq", Classify: classify}
 }
 
 // scanner is the part of *sql.Row and *sql.Rows the scan helpers need.

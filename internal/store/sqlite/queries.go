@@ -6,7 +6,7 @@ import "github.com/heraldpush/herald/internal/store/sqlstore"
 // sqlstore: apps, channel credentials, callbacks, segments, timelines)
 // need to know of this one.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{Name: "sqlite", Numbered: false, InsertOrder: "rowid", Classify: classify}
+	return sqlstore.Dialect{Name: "sqlite", Numbered: false, Greatest: "max", InsertOrder: "rowid", Classify: classify}
 }
 
 // scanner is the part of *sql.Row and *sql.Rows the scan helpers need.

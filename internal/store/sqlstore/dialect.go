@@ -18,6 +18,9 @@ type Dialect struct {
 	// InsertOrder is the column that orders a table's rows by insertion,
 	// to break ties of created_at: SQLite's rowid, PostgreSQL's seq.
 	InsertOrder string
+	// Greatest is the SQL function of the larger of two values: SQLite's
+	// max(), PostgreSQL's greatest().
+	Greatest string
 	// Classify maps a driver's error to store.ErrNotFound (no rows, a
 	// foreign key) or store.ErrConflict (a unique key), wrapping it.
 	Classify func(error) error
@@ -39,8 +42,11 @@ func New(db *sql.DB, d Dialect, now func() time.Time, write func(ctx context.Con
 }
 
 // q returns query with its parameters written for the dialect.
-func (q *Queries) q(query string) string {
-	if !q.d.Numbered {
+func (q *Queries) q(query string) string { return q.d.Q(query) }
+
+// Q returns query with its parameters written for the dialect.
+func (d Dialect) Q(query string) string {
+	if !d.Numbered {
 		return query
 	}
 	return Rebind(query)
