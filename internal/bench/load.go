@@ -124,9 +124,13 @@ type APIResult struct {
 	Workloads []LoadResult `json:"workloads"`
 	// FanoutDoneSeconds is how long after the last send the last of the
 	// sent messages was done: the fanout keeping up with the API.
-	FanoutDoneSeconds float64   `json:"fanout_done_seconds"`
-	MessagesSent      int64     `json:"messages_sent"`
-	MessagesDone      int64     `json:"messages_done"`
+	FanoutDoneSeconds float64 `json:"fanout_done_seconds"`
+	MessagesSent      int64   `json:"messages_sent"`
+	MessagesDone      int64   `json:"messages_done"`
+	// MessagesPerSecond is MessagesDone over the time from the first send
+	// to the last message done: the engine's rate, which the API's bounds
+	// when the engine keeps up.
+	MessagesPerSecond float64   `json:"messages_per_second"`
 	StartedAt         time.Time `json:"started_at"`
 	CPUs              int       `json:"cpus"`
 	GoVersion         string    `json:"go_version"`
@@ -150,8 +154,8 @@ func (r APIResult) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s: first error: %s\n", l.Name, l.FirstError)
 		}
 	}
-	_, err := fmt.Fprintf(w, "fanout: %d of %d sent messages done, the last %.2f s after the last send\n",
-		r.MessagesDone, r.MessagesSent, r.FanoutDoneSeconds)
+	_, err := fmt.Fprintf(w, "fanout: %d of %d sent messages done, the last %.2f s after the last send; %s messages/s through the engine from the first send\n",
+		r.MessagesDone, r.MessagesSent, r.FanoutDoneSeconds, thousands(int64(r.MessagesPerSecond)))
 	return err
 }
 

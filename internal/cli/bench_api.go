@@ -60,9 +60,13 @@ func benchAPI(ctx context.Context, args []string, env Env) error {
 
 	d := time.Duration(*secs * float64(time.Second))
 	var sent int64
+	var firstSend time.Time
 	for _, w := range rig.workloads() {
 		if *only != "" && w.name != *only {
 			continue
+		}
+		if w.sends && firstSend.IsZero() {
+			firstSend = time.Now()
 		}
 		fmt.Fprintf(env.Stderr, "bench api: %s for %v with %d clients…\n", w.name, d, *clients)
 		res := bench.Load(ctx, bench.LoadOptions{Name: w.name, Concurrency: *clients, Duration: d, Do: w.do})
@@ -78,6 +82,9 @@ func benchAPI(ctx context.Context, args []string, env Env) error {
 	cancel()
 	r.MessagesDone = int64(rig.tp.Count())
 	r.FanoutDoneSeconds = float64(time.Since(lastSend).Round(10*time.Millisecond)) / float64(time.Second)
+	if !firstSend.IsZero() {
+		r.MessagesPerSecond = float64(r.MessagesDone) / time.Since(firstSend).Seconds()
+	}
 	if perr := report(env, bf, "api", r, r.StartedAt, r.WriteTable); perr != nil {
 		return errors.Join(err, perr)
 	}
