@@ -308,7 +308,9 @@ func (s *Store) page(ctx context.Context, p *audiencePlan, cursor int64, limit i
 		out = make([]store.Recipient, 0, limit)
 		n = limit
 		if p.union != nil && d == (driver{}) {
-			n = unionProbe // the probe; the page's other members come after
+			// The probe, enough candidates to fill the page when most are
+			// members: a dense list then costs one statement a page.
+			n = limit + limit/16 + 8
 		}
 	}
 	var found int64
