@@ -368,7 +368,7 @@ func (p *audiencePlan) page(ctx context.Context, q querier, cursor int64, limit 
 	} else if p.union != nil && d == (driver{}) {
 		n = unionProbe * 8 // a first count chunk, to see whether to switch
 	}
-	var recs []candidate
+	recs := make([]candidate, 0, n) // grown by larger chunks, reused
 	var m matching
 	zones := map[string]string{}
 	seen, kept, orHits := 0, 0, 0 // candidates of this driver: read, members, carrying a tags OR tag
