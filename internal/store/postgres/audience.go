@@ -274,6 +274,12 @@ func (p *audiencePlan) chunkSQL(d driver, cursor int64, n int, probe bool) (stri
 		orderLimit("s.id", n, &a), a
 }
 
+// key names the plan's expression for denseHints: its app and SQL,
+// arguments included.
+func (p *audiencePlan) key() string {
+	return fmt.Sprint(p.appID, "\x00", p.cols, p.tags, p.args[2:])
+}
+
 // orderLimit orders by col and reads n rows, all of them when n is 0.
 func orderLimit(col string, n int, a *args) string {
 	if n <= 0 {
@@ -317,6 +323,16 @@ func (s *Store) page(ctx context.Context, p *audiencePlan, cursor int64, limit i
 	seen, kept, orHits := 0, 0, 0 // candidates of this driver: read, members, carrying a tags OR tag
 	zones := map[string]string{}
 	probe := p.union != nil && d == (driver{}) // the first chunk judges
+	var key string
+	if probe {
+		key = p.key()
+		if s.hints.dense(key, s.now()) {
+			probe = false
+			if limit > 0 {
+				n = limit // members
+			}
+		}
+	}
 	for {
 		q, qargs := p.chunkSQL(d, cursor, n, probe)
 		read, last, hits, err := s.chunk(ctx, q, qargs, zones, func(rec store.Recipient) bool {
@@ -339,9 +355,13 @@ func (s *Store) page(ctx context.Context, p *audiencePlan, cursor int64, limit i
 			return out, found, nil
 		}
 		cursor = last
-		if probe && float64(orHits) < unionShare*float64(seen) {
-			d = driver{union: true}
-			seen, kept = 0, 0
+		if probe {
+			if float64(orHits) < unionShare*float64(seen) {
+				d = driver{union: true}
+				seen, kept = 0, 0
+			} else {
+				s.hints.setDense(key, s.now())
+			}
 		}
 		probe = false
 		if limit < 0 && !d.union {

@@ -42,6 +42,8 @@ type Store struct {
 	db  *sql.DB
 	now func() time.Time
 	log *slog.Logger
+	// hints skip a dense tags OR list's probe on later audience pages.
+	hints denseHints
 }
 
 var _ store.Store = (*Store)(nil)
