@@ -33,7 +33,9 @@ import (
 //     server's CPU for 33,000 of a million subscribers), not the app's
 //     (1.1 s). To judge, such a scan returns every candidate that passes
 //     the column conditions, with whether it carries an OR tag and
-//     whether it is a member, rather than the members alone.
+//     whether it is a member, rather than the members alone; an
+//     expression found dense is remembered for a few seconds
+//     (denseHints), so that its next pages read members alone.
 //
 // A page reads chunks of candidates until it has its members; chunks grow
 // while members are sparse.
