@@ -22,6 +22,7 @@ const defaultResults = "bench-results"
 
 // runBench is `herald bench webpush|crypto`: see internal/bench.
 func runBench(ctx context.Context, args []string, env Env) error {
+	tuneGC(env.Getenv)
 	if len(args) == 0 {
 		return usageError{"bench: want a kind: webpush, crypto, audience, api, growth, fcm or apns"}
 	}

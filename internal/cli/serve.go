@@ -31,6 +31,7 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, env Env) error {
+	tuneGC(env.Getenv)
 	c, err := config.LoadServe(args, env.Getenv, env.Stderr)
 	if err != nil {
 		return err
