@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // Audience resolution.
@@ -137,11 +138,11 @@ func compileAudience(appID string, a store.Audience) audiencePlan {
 	in("s.channel", chs)
 	if !a.ActiveSince.IsZero() {
 		b.WriteString(" AND s.last_active_at >= ?")
-		p.args = append(p.args, toMS(a.ActiveSince))
+		p.args = append(p.args, sqlstore.ToMS(a.ActiveSince))
 	}
 	if !a.ClickedSince.IsZero() {
 		b.WriteString(" AND s.last_clicked_at >= ?")
-		p.args = append(p.args, toMS(a.ClickedSince))
+		p.args = append(p.args, sqlstore.ToMS(a.ClickedSince))
 	}
 	if p.nest = compileNested(a); p.nest == nil {
 		p.args = nestedSQL(&b, p.args, a)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // The audience benchmark's population: benchSubscribers subscribers of app
@@ -164,11 +165,11 @@ func buildPopulation(path string) error {
 			active := benchNow.Add(-time.Duration(r.ExpFloat64() * float64(20*24*time.Hour)))
 			var clicked any
 			if r.IntN(5) == 0 {
-				clicked = toMS(active)
+				clicked = sqlstore.ToMS(active)
 			}
 			var id int64
 			if err := st.QueryRowContext(ctx, benchApp, fmt.Sprintf("r_%09d", i), string(ch), token, p, a, alias,
-				langs[r.IntN(len(langs))], zones[r.IntN(len(zones))], toMS(created), toMS(created), toMS(active), clicked).Scan(&id); err != nil {
+				langs[r.IntN(len(langs))], zones[r.IntN(len(zones))], sqlstore.ToMS(created), sqlstore.ToMS(created), sqlstore.ToMS(active), clicked).Scan(&id); err != nil {
 				tx.Rollback()
 				return err
 			}

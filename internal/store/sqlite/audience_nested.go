@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // Nested expressions: store.Audience.AnyOf and NoneOf, saved segments
@@ -227,11 +228,11 @@ func ownCondSQL(b *strings.Builder, args []any, a store.Audience) []any {
 	in("s.channel", chs)
 	if !a.ActiveSince.IsZero() {
 		b.WriteString(" AND s.last_active_at >= ?")
-		args = append(args, toMS(a.ActiveSince))
+		args = append(args, sqlstore.ToMS(a.ActiveSince))
 	}
 	if !a.ClickedSince.IsZero() {
 		b.WriteString(" AND s.last_clicked_at IS NOT NULL AND s.last_clicked_at >= ?")
-		args = append(args, toMS(a.ClickedSince))
+		args = append(args, sqlstore.ToMS(a.ClickedSince))
 	}
 	return args
 }

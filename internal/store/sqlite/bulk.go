@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // Bulk upserts (UpsertSubscribers) write many rows per statement: binding
@@ -215,17 +216,17 @@ func appendBulkArgs(args []any, sub *store.Subscriber, now time.Time) []any {
 	}
 	stamp := func(t time.Time) int64 {
 		if t.IsZero() {
-			return toMS(now)
+			return sqlstore.ToMS(now)
 		}
-		return toMS(t)
+		return sqlstore.ToMS(t)
 	}
 	tags := "[]"
 	if len(sub.Tags) > 0 {
 		tags = tagsJSON(normTags(sub.Tags))
 	}
 	return append(args, sub.AppID, reg, string(sub.Channel), sub.Token,
-		nullBytes(sub.P256DH), nullBytes(sub.Auth), sub.Alias, sub.Language, sub.Timezone,
-		stamp(sub.CreatedAt), stamp(sub.UpdatedAt), stamp(sub.LastActiveAt), nullMS(sub.LastClickedAt), tags)
+		sqlstore.NullBytes(sub.P256DH), sqlstore.NullBytes(sub.Auth), sub.Alias, sub.Language, sub.Timezone,
+		stamp(sub.CreatedAt), stamp(sub.UpdatedAt), stamp(sub.LastActiveAt), sqlstore.NullMS(sub.LastClickedAt), tags)
 }
 
 // bulkUpsertChunk runs one multi-row upsert and stores each row's id in

@@ -23,7 +23,7 @@ func outcomeEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, f
 		return err
 	}
 	args := make([]any, 0, len(finals)+5)
-	args = append(args, appID, toMS(now), toMS(now), appID, msgID)
+	args = append(args, appID, sqlstore.ToMS(now), sqlstore.ToMS(now), appID, msgID)
 	for _, o := range finals {
 		args = append(args, o.SubscriberID)
 	}
@@ -56,7 +56,7 @@ func finishedEvent(ctx context.Context, tx *sql.Tx, id int64, now time.Time) err
 		return fmt.Errorf("finished event: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO callback_events (app_id, kind, message_id, at, counters, next_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, appID, string(store.EventFinished), id, toMS(now), string(c), toMS(now))
+		VALUES (?, ?, ?, ?, ?, ?)`, appID, string(store.EventFinished), id, sqlstore.ToMS(now), string(c), sqlstore.ToMS(now))
 	if err != nil {
 		return fmt.Errorf("finished event: %w", err)
 	}

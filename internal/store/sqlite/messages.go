@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 const msgColumns = `id, app_id, state, audience, content, ttl_ms, urgency, topic,
@@ -38,7 +39,7 @@ func scanMessage(r scanner) (store.Message, error) {
 	}
 	m.State = store.MessageState(state)
 	m.TTL = time.Duration(ttl) * time.Millisecond
-	m.SendAt, m.CreatedAt, m.FinishedAt = fromMS(sendAt), fromMS(created), fromNullMS(finished)
+	m.SendAt, m.CreatedAt, m.FinishedAt = sqlstore.FromMS(sendAt), sqlstore.FromMS(created), sqlstore.FromNullMS(finished)
 	m.DedupID = dedup.String
 	m.FanoutDone = fanoutDone != 0
 	return m, nil
@@ -129,7 +130,7 @@ func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue stor
 			fanout_cursor, fanout_done, targeted)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			m.AppID, string(state), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
-			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs), m.LocalTime,
+			m.SpreadSeconds, sqlstore.ToMS(m.SendAt), sqlstore.ToMS(m.CreatedAt), sqlstore.NullText(m.DedupID), m.RequestID, sqlstore.NullBytes(m.CustomArgs), m.LocalTime,
 			cursor, boolInt(m.FanoutDone), targeted,
 		).Scan(&m.ID)
 		if err != nil {
@@ -196,7 +197,7 @@ func (s *Store) SetMessageState(ctx context.Context, appID string, id int64, fro
 		}
 		var finished any
 		if to == store.StateDone || to == store.StateCancelled {
-			finished = toMS(s.now())
+			finished = sqlstore.ToMS(s.now())
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = ?, finished_at = coalesce(?, finished_at) WHERE id = ?", string(to), finished, id); err != nil {
 			return err
@@ -254,7 +255,7 @@ func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, tar
 // finishIfComplete marks a message done once its fanout is complete and
 // every targeted recipient has a final outcome.
 func (s *Store) finishIfComplete(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
-	res, err := tx.StmtContext(ctx, s.hot.finish).ExecContext(ctx, toMS(now), id)
+	res, err := tx.StmtContext(ctx, s.hot.finish).ExecContext(ctx, sqlstore.ToMS(now), id)
 	if err != nil {
 		return err
 	}
@@ -320,7 +321,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, appID string, id int64, outs
 		var prune []int64
 		var finals []store.Outcome // newly final: each gets a callback event
 		for _, o := range outs {
-			res, err := stmt.ExecContext(ctx, id, o.SubscriberID, string(o.Result), o.Reason, toMS(now), string(o.Channel))
+			res, err := stmt.ExecContext(ctx, id, o.SubscriberID, string(o.Result), o.Reason, sqlstore.ToMS(now), string(o.Channel))
 			if err != nil {
 				return err
 			}

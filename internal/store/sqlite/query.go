@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // List page sizes, as store.SubscriberFilter documents them.
@@ -53,7 +54,7 @@ func filterSQL(appID string, f store.SubscriberFilter, cursor bool) (from string
 	}
 	if !f.ActiveSince.IsZero() {
 		b.WriteString(` AND s.last_active_at >= ?`)
-		args = append(args, toMS(f.ActiveSince))
+		args = append(args, sqlstore.ToMS(f.ActiveSince))
 	}
 	return b.String(), args
 }
@@ -144,7 +145,7 @@ func (s *Store) DeleteTag(ctx context.Context, appID, tag string) (int64, error)
 				WHERE t.subscriber_id = subscribers.id AND t.app_id = subscribers.app_id AND t.tag <> ?
 				ORDER BY t.tag))
 			WHERE app_id = ? AND id IN (SELECT subscriber_id FROM subscriber_tags WHERE app_id = ? AND tag = ?)`,
-			toMS(s.now()), tag, appID, appID, tag); err != nil {
+			sqlstore.ToMS(s.now()), tag, appID, appID, tag); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM subscriber_tags WHERE app_id = ? AND tag = ?`, appID, tag)
@@ -167,7 +168,7 @@ func (s *Store) UnbindAlias(ctx context.Context, appID, alias string) (int64, er
 		return 0, nil
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE subscribers SET alias = '', updated_at = ?
-		WHERE app_id = ? AND alias = ?`, toMS(s.now()), appID, alias)
+		WHERE app_id = ? AND alias = ?`, sqlstore.ToMS(s.now()), appID, alias)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: unbind alias %q of %s: %w", alias, appID, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // The statements of an upsert, prepared once on the pool. Each transaction
@@ -120,9 +121,9 @@ func (u *upserter) upsert(ctx context.Context, sub store.Subscriber, full bool) 
 		sub.UpdatedAt = u.now
 	}
 	args := []any{sub.AppID, sub.RegistrationID,
-		string(sub.Channel), sub.Token, nullBytes(sub.P256DH), nullBytes(sub.Auth),
+		string(sub.Channel), sub.Token, sqlstore.NullBytes(sub.P256DH), sqlstore.NullBytes(sub.Auth),
 		sub.Alias, sub.Language, sub.Timezone,
-		toMS(sub.CreatedAt), toMS(sub.UpdatedAt), toMS(sub.LastActiveAt), nullMS(sub.LastClickedAt), nil}
+		sqlstore.ToMS(sub.CreatedAt), sqlstore.ToMS(sub.UpdatedAt), sqlstore.ToMS(sub.LastActiveAt), sqlstore.NullMS(sub.LastClickedAt), nil}
 	if sub.Tags != nil {
 		sub.Tags = normTags(sub.Tags)
 		args[len(args)-1] = tagsJSON(sub.Tags)
