@@ -32,31 +32,7 @@ func (k fixedKeys) VAPIDKey(store.App) (*webpush.VAPIDKey, error) { return k.key
 // process's CPU time per push (cpu-µs/push), testpush's share included,
 // which a shared machine skews less than the wall clock.
 func BenchmarkWebPushPush(b *testing.B) {
-	tp, err := testpush.Start(testpush.Options{TLS: true, Verify: testpush.VerifySample})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tp.Close()
-	tsubs, err := tp.NewSubscriptions(1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	subs := make([]store.Subscriber, len(tsubs))
-	for i, ts := range tsubs {
-		ws, err := ts.WebPush()
-		if err != nil {
-			b.Fatal(err)
-		}
-		subs[i] = store.Subscriber{ID: int64(i), Channel: store.ChannelWebPush, Token: ws.Endpoint, P256DH: ws.Keys.P256DH, Auth: ws.Keys.Auth}
-	}
-	key, err := webpush.GenerateVAPIDKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	policy, err := egress.New([]string{"127.0.0.1"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tp, subs, key, policy := webPushRig(b, 1000, testpush.VerifySample)
 	protos := http.Protocols{}
 	protos.SetHTTP2(true)
 	wp := NewWebPush(fixedKeys{key}, policy, WebPushOptions{TLS: &tls.Config{RootCAs: tp.CertPool(), MinVersion: tls.VersionTLS12}, Protocols: &protos}, nil)
@@ -102,4 +78,37 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// webPushRig starts a TLS testpush with n subscriptions (closed when tb
+// ends) and returns them as store subscribers, a VAPID key and an egress
+// policy that allows loopback.
+func webPushRig(tb testing.TB, n int, verify testpush.VerifyMode) (*testpush.Server, []store.Subscriber, *webpush.VAPIDKey, egress.Policy) {
+	tb.Helper()
+	tp, err := testpush.Start(testpush.Options{TLS: true, Verify: verify})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tp.Close() })
+	tsubs, err := tp.NewSubscriptions(n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	subs := make([]store.Subscriber, len(tsubs))
+	for i, ts := range tsubs {
+		ws, err := ts.WebPush()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		subs[i] = store.Subscriber{ID: int64(i), Channel: store.ChannelWebPush, Token: ws.Endpoint, P256DH: ws.Keys.P256DH, Auth: ws.Keys.Auth}
+	}
+	key, err := webpush.GenerateVAPIDKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	policy, err := egress.New([]string{"127.0.0.1"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tp, subs, key, policy
 }

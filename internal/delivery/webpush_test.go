@@ -4,51 +4,26 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"path"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/heraldpush/herald/internal/egress"
 	"github.com/heraldpush/herald/internal/store"
 	"github.com/heraldpush/herald/internal/testpush"
-	"github.com/heraldpush/herald/internal/webpush"
 )
 
 // TestWebPushDefaultTransport: with Protocols unset, an https origin is
 // served by h2client's transport; every payload decrypts at testpush, a
 // 410 prunes, and Close leaves the channel able to reconnect.
 func TestWebPushDefaultTransport(t *testing.T) {
-	tp, err := testpush.Start(testpush.Options{TLS: true, Verify: testpush.VerifyAll})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
-	tsubs, err := tp.NewSubscriptions(40)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subs := make([]store.Subscriber, len(tsubs))
-	for i, ts := range tsubs {
-		ws, err := ts.WebPush()
-		if err != nil {
-			t.Fatal(err)
-		}
-		subs[i] = store.Subscriber{ID: int64(i), Channel: store.ChannelWebPush, Token: ws.Endpoint, P256DH: ws.Keys.P256DH, Auth: ws.Keys.Auth}
-	}
-	key, err := webpush.GenerateVAPIDKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy, err := egress.New([]string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp, subs, key, policy := webPushRig(t, 40, testpush.VerifyAll)
 	wp := NewWebPush(fixedKeys{key}, policy, WebPushOptions{TLS: &tls.Config{RootCAs: tp.CertPool(), MinVersion: tls.VersionTLS12}}, nil)
 	defer wp.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	push := Push{AppID: "a", Payload: []byte("hello over h2client"), TTL: time.Hour}
-	tp.Fail(tsubs[0].ID, testpush.Respond(http.StatusGone))
+	tp.Fail(path.Base(subs[0].Token), testpush.Respond(http.StatusGone)) // the endpoint ends in its id
 	results := make([]Attempt, len(subs))
 	var wg sync.WaitGroup
 	for i := range subs {
