@@ -25,15 +25,7 @@ func TestCrashMidFloodOfSmallMessages(t *testing.T) {
 	const n, clients = 1500, 16
 	data := t.TempDir()
 	a := createApp(t, data, "flood")
-	tp, err := testpush.Start(testpush.Options{Verify: testpush.VerifySample, SampleEvery: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
-	subs, err := tp.NewSubscriptions(n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp, subs := sampledPushService(t, n)
 	p := startProcess(t, data)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
 	rids := make([]string, n)

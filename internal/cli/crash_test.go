@@ -117,15 +117,7 @@ func TestCrashMidSendLosesNothing(t *testing.T) {
 	const n = 20000
 	data := t.TempDir()
 	a := createApp(t, data, "crash")
-	tp, err := testpush.Start(testpush.Options{Verify: testpush.VerifySample, SampleEvery: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
-	subs, err := tp.NewSubscriptions(n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp, subs := sampledPushService(t, n)
 	p := startProcess(t, data)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	parallel(t, n, func(i int) error {
@@ -217,4 +209,20 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("no shutdown in the log:\n%s", p.logs.String())
 	}
 	startProcess(t, data) // the lock was released
+}
+
+// sampledPushService starts a testpush that decrypts one payload in ten,
+// closed when the test ends, with n subscriptions.
+func sampledPushService(t *testing.T, n int) (*testpush.Server, []testpush.Subscription) {
+	t.Helper()
+	tp, err := testpush.Start(testpush.Options{Verify: testpush.VerifySample, SampleEvery: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tp.Close() })
+	subs, err := tp.NewSubscriptions(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp, subs
 }
