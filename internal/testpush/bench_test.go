@@ -18,18 +18,7 @@ import (
 // benchmarkPush measures the server side of a push over h2c: the client
 // sends one pre-encrypted body to 1,000 endpoints round-robin.
 func benchmarkPush(b *testing.B, o Options) {
-	srv := start(b, o)
-	subs, err := srv.NewSubscriptions(1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sn := newSender(b)
-	// All subscriptions of a batch share keys, so one body fits them all.
-	body := encrypt(b, subs[0], []byte(`{"title":"benchmark","body":"hello"}`))
-	auth, err := sn.signer.Header(subs[0].Endpoint)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, subs, body, auth := benchRig(b, o)
 	c := srv.Client()
 	var next, failed atomic.Uint64
 	b.ReportAllocs()
@@ -95,17 +84,7 @@ func BenchmarkH2Push(b *testing.B) {
 }
 
 func benchmarkH2Push(b *testing.B, o Options) {
-	srv := start(b, o)
-	subs, err := srv.NewSubscriptions(1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sn := newSender(b)
-	body := encrypt(b, subs[0], []byte(`{"title":"benchmark","body":"hello"}`))
-	auth, err := sn.signer.Header(subs[0].Endpoint)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, subs, body, auth := benchRig(b, o)
 	rc := dialRaw(b, srv)
 	if err := rc.nc.SetDeadline(time.Time{}); err != nil {
 		b.Fatal(err)
@@ -175,4 +154,23 @@ func processCPU(b *testing.B) int64 {
 		b.Fatal(err)
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// benchRig starts a server with 1,000 subscriptions and returns one
+// pre-encrypted body and VAPID header: the subscriptions of a batch share
+// keys, so one body fits them all.
+func benchRig(b *testing.B, o Options) (*Server, []Subscription, []byte, string) {
+	b.Helper()
+	srv := start(b, o)
+	subs, err := srv.NewSubscriptions(1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sn := newSender(b)
+	body := encrypt(b, subs[0], []byte(`{"title":"benchmark","body":"hello"}`))
+	auth, err := sn.signer.Header(subs[0].Endpoint)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, subs, body, auth
 }
