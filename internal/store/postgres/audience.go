@@ -38,7 +38,10 @@ import (
 //     (denseHints), so that its next pages read members alone.
 //
 // A page reads chunks of candidates until it has its members; chunks grow
-// while members are sparse.
+// while members are sparse. A page of the app's subscribers whose tags
+// NOT list is long, and whose members are close together, drops that
+// list's members by an anti-join with its tags' rows instead of the row
+// check (audience_not.go).
 
 // audiencePlan is an Audience compiled for one app.
 type audiencePlan struct {
@@ -47,9 +50,13 @@ type audiencePlan struct {
 	// cursor) but the top level's tag lists, which are in tags; args are
 	// the arguments of both: $1 is the app id, $2 the cursor.
 	cols, tags string
-	// rest is tags without the OR list, over c.tags (see chunkSQL).
-	rest string
-	args args
+	// rest is tags without the OR list, over c.tags (see chunkSQL); keep
+	// is tags without the NOT list, over s.tags (see mergeSQL).
+	rest, keep string
+	args       args
+	// not is the tags NOT list and notArg its placeholder.
+	not    []string
+	notArg string
 	// drivers are the tags every member carries (the lone OR tag and the
 	// AND tags); pickDriver chooses among them.
 	drivers []string
@@ -90,10 +97,11 @@ func compileAudience(appID string, a store.Audience) audiencePlan {
 		b.WriteString(" AND s.tags @> " + ph + tagList)
 		rest.WriteString(" AND c.tags @> " + ph + tagList)
 	}
+	p.keep = b.String()
 	if len(not) > 0 {
-		ph := p.args.add(not)
-		b.WriteString(" AND NOT s.tags && " + ph + tagList)
-		rest.WriteString(" AND NOT c.tags && " + ph + tagList)
+		p.not, p.notArg = not, p.args.add(not)
+		b.WriteString(" AND NOT s.tags && " + p.notArg + tagList)
+		rest.WriteString(" AND NOT c.tags && " + p.notArg + tagList)
 	}
 	p.tags, p.rest = b.String(), rest.String()
 	if len(a.RegistrationIDs) == 0 && len(a.Aliases) == 0 {
@@ -325,29 +333,54 @@ func (s *Store) page(ctx context.Context, p *audiencePlan, cursor int64, limit i
 	seen, kept, orHits := 0, 0, 0 // candidates of this driver: read, members, carrying a tags OR tag
 	zones := map[string]string{}
 	probe := p.union != nil && d == (driver{}) // the first chunk judges
+	// A long tags NOT list may be dropped by an anti-join (audience_not.go).
+	merge := p.mergeable(d, limit)
 	var key string
-	if probe {
+	if probe || merge {
 		key = p.key()
-		if s.hints.dense(key, s.now()) {
-			probe = false
-			if limit > 0 {
-				n = limit // members
-			}
+	}
+	if probe && s.hints.dense(key, s.now()) {
+		probe = false
+		if limit > 0 {
+			n = limit // members
 		}
 	}
-	for {
-		q, qargs := p.chunkSQL(d, cursor, n, probe)
-		read, last, hits, err := s.chunk(ctx, q, qargs, zones, func(rec store.Recipient) bool {
-			kept++
-			found++
-			if limit > 0 {
-				out = append(out, rec)
-				return len(out) < limit
-			}
-			return true
-		})
+	member := func(rec store.Recipient) bool {
+		kept++
+		found++
+		if limit > 0 {
+			out = append(out, rec)
+			return len(out) < limit
+		}
+		return true
+	}
+	if per, ok := s.hints.spacing(key, s.now()); merge && !probe && ok && per <= maxSpacing {
+		start := cursor
+		got, last, upto, err := s.mergeChunk(ctx, p, cursor, limit, per, zones, member)
 		if err != nil {
 			return nil, 0, err
+		}
+		if len(out) == limit {
+			s.hints.setSpacing(key, float64(last-start)/float64(got), s.now())
+			return out, found, nil
+		}
+		if upto == math.MaxInt64 {
+			return out, found, nil // every member after cursor
+		}
+		// The range held too few: the rest of the page reads on from its
+		// end as before, measuring the spacing again.
+		cursor, n, kept = upto, limit-len(out), 0
+	}
+	for {
+		start := cursor
+		q, qargs := p.chunkSQL(d, cursor, n, probe)
+		read, last, hits, err := s.chunk(ctx, q, qargs, zones, member)
+		if err != nil {
+			return nil, 0, err
+		}
+		if merge && !probe && !d.union && read > 0 {
+			// Every candidate read was a member.
+			s.hints.setSpacing(key, float64(last-start)/float64(read), s.now())
 		}
 		if limit > 0 && len(out) == limit {
 			return out, found, nil

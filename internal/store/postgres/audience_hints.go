@@ -11,9 +11,14 @@ import (
 // statement a page less. A hint only ever chooses between two correct
 // ways to read; a stale one costs time, never a member. Safe for
 // concurrent use.
+//
+// It also keeps, for the same time, each expression's spacing of members
+// (spans, see audience_not.go), which sizes the id range a page with a
+// long tags NOT list reads; a stale one also costs only time.
 type denseHints struct {
 	mu    sync.Mutex
 	until map[string]time.Time // expression key → when its hint expires
+	spans map[string]spanHint  // expression key → its members' spacing
 }
 
 const (

@@ -11,8 +11,10 @@
 //     (app_id, tag, subscriber_id), and in a text[] copy on the row, so an
 //     audience's tag part (OR, AND, NOT) is evaluated by SQL with the
 //     array operators &&, @> (in the "C" collation), while the join table
-//     drives pages of a sparse tag and reads the union of a sparse OR
-//     list (audience.go); audience rows are read from pgx's raw values;
+//     drives pages of a sparse tag, reads the union of a sparse OR
+//     list (audience.go) and drops the members of a long NOT list by an
+//     anti-join within a page's id range (audience_not.go); audience
+//     rows are read from pgx's raw values;
 //   - bulk writes (UpsertSubscribers, RecordOutcomes) send whole batches
 //     as arrays (unnest), one statement per batch, not one per row.
 //
