@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // Audience resolution is SQL: the subscriber's own columns narrow with =
@@ -206,10 +207,10 @@ func condSQL(b *strings.Builder, p *args, a store.Audience) {
 	}
 	in("s.channel", chs)
 	if !a.ActiveSince.IsZero() {
-		b.WriteString(" AND s.last_active_at >= " + p.add(toMS(a.ActiveSince)))
+		b.WriteString(" AND s.last_active_at >= " + p.add(sqlstore.ToMS(a.ActiveSince)))
 	}
 	if !a.ClickedSince.IsZero() {
-		b.WriteString(" AND coalesce(s.last_clicked_at >= " + p.add(toMS(a.ClickedSince)) + ", false)")
+		b.WriteString(" AND coalesce(s.last_clicked_at >= " + p.add(sqlstore.ToMS(a.ClickedSince)) + ", false)")
 	}
 	if or := normTags(a.Tags); len(or) > 0 {
 		b.WriteString(" AND s.tags && " + p.add(or) + tagList)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // bulkChunk is how many rows one bulk statement carries. Each column
@@ -113,9 +114,9 @@ func upsertChunk(ctx context.Context, tx *sql.Tx, subs []store.Subscriber) (crea
 			auth[i] = sub.Auth
 		}
 		aliases[i], langs[i], zones[i] = sub.Alias, sub.Language, sub.Timezone
-		createdAt[i], updatedAt[i], active[i] = toMS(sub.CreatedAt), toMS(sub.UpdatedAt), toMS(sub.LastActiveAt)
+		createdAt[i], updatedAt[i], active[i] = sqlstore.ToMS(sub.CreatedAt), sqlstore.ToMS(sub.UpdatedAt), sqlstore.ToMS(sub.LastActiveAt)
 		if !sub.LastClickedAt.IsZero() {
-			v := toMS(sub.LastClickedAt)
+			v := sqlstore.ToMS(sub.LastClickedAt)
 			clicked[i] = &v
 		}
 		if sub.Tags != nil {

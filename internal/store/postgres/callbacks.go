@@ -30,7 +30,7 @@ func outcomeEvents(ctx context.Context, tx *sql.Tx, appID string, msgID int64, f
 		SELECT $1, u.kind, $2, coalesce(s.registration_id, ''), u.channel, u.reason, $3, $3
 		FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(sid, kind, channel, reason, ord)
 		LEFT JOIN subscribers s ON s.app_id = $1 AND s.id = u.sid
-		ORDER BY u.ord`, appID, msgID, toMS(now), ids, kinds, channels, reasons)
+		ORDER BY u.ord`, appID, msgID, sqlstore.ToMS(now), ids, kinds, channels, reasons)
 	if err != nil {
 		return fmt.Errorf("callback events: %w", err)
 	}
@@ -56,7 +56,7 @@ func finishedEvent(ctx context.Context, tx *sql.Tx, id int64, now time.Time) err
 		return fmt.Errorf("finished event: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO callback_events (app_id, kind, message_id, at, counters, next_at)
-		VALUES ($1, $2, $3, $4, $5, $4)`, appID, string(store.EventFinished), id, toMS(now), string(c)); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $4)`, appID, string(store.EventFinished), id, sqlstore.ToMS(now), string(c)); err != nil {
 		return fmt.Errorf("finished event: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 const msgColumns = `id, app_id, state, audience, content, ttl_ms, urgency, topic,
@@ -37,7 +38,7 @@ func scanMessage(r scanner) (store.Message, error) {
 	}
 	m.State = store.MessageState(state)
 	m.TTL = time.Duration(ttl) * time.Millisecond
-	m.SendAt, m.CreatedAt, m.FinishedAt = fromMS(sendAt), fromMS(created), fromNullMS(finished)
+	m.SendAt, m.CreatedAt, m.FinishedAt = sqlstore.FromMS(sendAt), sqlstore.FromMS(created), sqlstore.FromNullMS(finished)
 	m.DedupID = dedup.String
 	return m, nil
 }
@@ -105,7 +106,7 @@ func (s *Store) CreateMessage(ctx context.Context, m store.Message, enqueue stor
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			ON CONFLICT (app_id, dedup_id) DO NOTHING RETURNING id`,
 			m.AppID, string(state), string(audience), m.Content, m.TTL.Milliseconds(), m.Urgency, m.Topic,
-			m.SpreadSeconds, toMS(m.SendAt), toMS(m.CreatedAt), nullText(m.DedupID), m.RequestID, nullBytes(m.CustomArgs), m.LocalTime,
+			m.SpreadSeconds, sqlstore.ToMS(m.SendAt), sqlstore.ToMS(m.CreatedAt), sqlstore.NullText(m.DedupID), m.RequestID, sqlstore.NullBytes(m.CustomArgs), m.LocalTime,
 			cursor, m.FanoutDone, targeted,
 		).Scan(&m.ID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -186,7 +187,7 @@ func (s *Store) SetMessageState(ctx context.Context, appID string, id int64, fro
 		}
 		var finished any
 		if to == store.StateDone || to == store.StateCancelled {
-			finished = toMS(s.now())
+			finished = sqlstore.ToMS(s.now())
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = $1, finished_at = coalesce($2, finished_at) WHERE id = $3",
 			string(to), finished, id); err != nil {
@@ -248,7 +249,7 @@ func (s *Store) AdvanceFanout(ctx context.Context, appID string, id, cursor, tar
 func finishIfComplete(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'done', finished_at = $1
 		WHERE id = $2 AND fanout_done AND state = 'sending'
-		AND sent + failed + pruned + expired >= targeted`, toMS(now), id)
+		AND sent + failed + pruned + expired >= targeted`, sqlstore.ToMS(now), id)
 	if err != nil {
 		return err
 	}

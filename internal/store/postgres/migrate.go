@@ -100,7 +100,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m sqlstore.Migration, known
 	}
 	if _, err := tx.ExecContext(ctx,
 		"INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-		m.Version, m.Name, toMS(now())); err != nil {
+		m.Version, m.Name, sqlstore.ToMS(now())); err != nil {
 		return false, fmt.Errorf("migration %s: record: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // recordSQL writes a batch of outcomes passed as arrays. A final outcome
@@ -103,7 +104,7 @@ func recordChunk(ctx context.Context, tx *sql.Tx, id int64, now time.Time, outs 
 	for i, o := range outs {
 		ids[i], results[i], why[i], channels[i] = o.SubscriberID, string(o.Result), o.Reason, string(o.Channel)
 	}
-	rows, err := tx.QueryContext(ctx, recordSQL, id, toMS(now), ids, results, why, channels)
+	rows, err := tx.QueryContext(ctx, recordSQL, id, sqlstore.ToMS(now), ids, results, why, channels)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // List page sizes, as store.SubscriberFilter documents them.
@@ -54,7 +55,7 @@ func filterSQL(appID string, f store.SubscriberFilter, cursor bool, a *args) str
 		b.WriteString(` AND s.language = ` + a.add(f.Language))
 	}
 	if !f.ActiveSince.IsZero() {
-		b.WriteString(` AND s.last_active_at >= ` + a.add(toMS(f.ActiveSince)))
+		b.WriteString(` AND s.last_active_at >= ` + a.add(sqlstore.ToMS(f.ActiveSince)))
 	}
 	return b.String()
 }
@@ -143,7 +144,7 @@ func (s *Store) DeleteTag(ctx context.Context, appID, tag string) (int64, error)
 	res, err := s.db.ExecContext(ctx, `WITH d AS (
 			DELETE FROM subscriber_tags WHERE app_id = $1 AND tag = $2 RETURNING subscriber_id)
 		UPDATE subscribers s SET updated_at = $3, tags = array_remove(s.tags, $2::text)
-		FROM d WHERE s.id = d.subscriber_id AND s.app_id = $1`, appID, tag, toMS(s.now()))
+		FROM d WHERE s.id = d.subscriber_id AND s.app_id = $1`, appID, tag, sqlstore.ToMS(s.now()))
 	var n int64
 	if err == nil {
 		n, err = res.RowsAffected()
@@ -161,7 +162,7 @@ func (s *Store) UnbindAlias(ctx context.Context, appID, alias string) (int64, er
 		return 0, nil
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE subscribers SET alias = '', updated_at = $1
-		WHERE app_id = $2 AND alias = $3`, toMS(s.now()), appID, alias)
+		WHERE app_id = $2 AND alias = $3`, sqlstore.ToMS(s.now()), appID, alias)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: unbind alias %q of %s: %w", alias, appID, err)
 	}

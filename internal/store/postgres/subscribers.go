@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // subColumns are a subscriber's own columns, in the order scanSub reads
@@ -79,15 +80,15 @@ func applyUpdate(ctx context.Context, tx *sql.Tx, appID string, id int64, u stor
 		set("timezone", *u.Timezone)
 	}
 	if u.LastActiveAt != nil {
-		set("last_active_at", toMS(*u.LastActiveAt))
+		set("last_active_at", sqlstore.ToMS(*u.LastActiveAt))
 	}
 	if u.LastClickedAt != nil {
-		set("last_clicked_at", nullMS(*u.LastClickedAt))
+		set("last_clicked_at", sqlstore.NullMS(*u.LastClickedAt))
 	}
 	if len(sets) == 0 && u.Tags == nil {
 		return nil
 	}
-	set("updated_at", toMS(now))
+	set("updated_at", sqlstore.ToMS(now))
 	args = append(args, id)
 	q := `UPDATE subscribers SET ` + strings.Join(sets, ", ") + fmt.Sprintf(` WHERE id = $%d`, len(args))
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
@@ -156,10 +157,10 @@ func scanSub(r scanner, withTags bool) (store.Subscriber, error) {
 		return store.Subscriber{}, err
 	}
 	sub.Channel = store.Channel(channel)
-	sub.CreatedAt = fromMS(created)
-	sub.UpdatedAt = fromMS(updated)
-	sub.LastActiveAt = fromMS(active)
-	sub.LastClickedAt = fromNullMS(clicked)
+	sub.CreatedAt = sqlstore.FromMS(created)
+	sub.UpdatedAt = sqlstore.FromMS(updated)
+	sub.LastActiveAt = sqlstore.FromMS(active)
+	sub.LastClickedAt = sqlstore.FromNullMS(clicked)
 	if withTags && tags.String != "" && tags.String != "[]" {
 		if err := json.Unmarshal([]byte(tags.String), &sub.Tags); err != nil {
 			return store.Subscriber{}, fmt.Errorf("decode tags: %w", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldpush/herald/internal/store"
+	"github.com/heraldpush/herald/internal/store/sqlstore"
 )
 
 // upsertSet is what an upsert changes on an existing row: empty values
@@ -79,9 +80,9 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub store.Subscriber) (sto
 		var created bool
 		var out store.Subscriber
 		row := tx.QueryRowContext(ctx, upsertOneSQL, sub.AppID, sub.RegistrationID,
-			string(sub.Channel), sub.Token, nullBytes(sub.P256DH), nullBytes(sub.Auth),
+			string(sub.Channel), sub.Token, sqlstore.NullBytes(sub.P256DH), sqlstore.NullBytes(sub.Auth),
 			sub.Alias, sub.Language, sub.Timezone,
-			toMS(sub.CreatedAt), toMS(sub.UpdatedAt), toMS(sub.LastActiveAt), nullMS(sub.LastClickedAt), tags)
+			sqlstore.ToMS(sub.CreatedAt), sqlstore.ToMS(sub.UpdatedAt), sqlstore.ToMS(sub.LastActiveAt), sqlstore.NullMS(sub.LastClickedAt), tags)
 		var clicked sql.NullInt64
 		var channel string
 		var createdAt, updatedAt, active int64
@@ -91,8 +92,8 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub store.Subscriber) (sto
 			return classify(err)
 		}
 		out.Channel = store.Channel(channel)
-		out.CreatedAt, out.UpdatedAt, out.LastActiveAt = fromMS(createdAt), fromMS(updatedAt), fromMS(active)
-		out.LastClickedAt = fromNullMS(clicked)
+		out.CreatedAt, out.UpdatedAt, out.LastActiveAt = sqlstore.FromMS(createdAt), sqlstore.FromMS(updatedAt), sqlstore.FromMS(active)
+		out.LastClickedAt = sqlstore.FromNullMS(clicked)
 		if tagsJSON.String != "" && tagsJSON.String != "[]" {
 			if err := json.Unmarshal([]byte(tagsJSON.String), &out.Tags); err != nil {
 				return fmt.Errorf("decode tags: %w", err)
