@@ -1,10 +1,8 @@
 package cli_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -64,46 +62,7 @@ func startProcess(t *testing.T, dataDir string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data", dataDir, "--addr", "127.0.0.1:0", "--allow-endpoint", "127.0.0.1")
-	dieWithTest(cmd)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.logs, line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
-	select {
-	case a := <-addr:
-		p.URL = "http://" + a
-		return p
-	case <-p.done:
-		t.Fatalf("herald serve exited: %v\n%s", p.waitErr, p.logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("herald serve did not listen within 60s:\n%s", p.logs.String())
-	}
-	return nil
+	return startNode(t, bin, nil, "serve", "--data", dataDir, "--addr", "127.0.0.1:0", "--allow-endpoint", "127.0.0.1")
 }
 
 // TestCrashMidSendLosesNothing kills herald serve with SIGKILL in the
